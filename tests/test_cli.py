@@ -1,0 +1,59 @@
+"The installed `ser` command, as a user runs it: real subprocesses, real corpora where $SER_DATA has them."
+import json, os, subprocess, sys
+from pathlib import Path
+
+import pandas as pd, pytest
+
+from ser_nb.data import make_toy_corpus
+
+SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
+DATA = Path(os.environ.get("SER_DATA", "data"))
+
+def ser(*args, cwd=None):
+    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent/"ser"
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("ser_nb ")
+
+def test_prepare_reports_bad_files_without_traceback(tmp_path):
+    root = make_toy_corpus(tmp_path/"urdu", "urdu", n_speakers=6)
+    bad = root/"Sad/SM9_F01_S001.wav"
+    bad.write_bytes(os.urandom(300))
+    r = ser("prepare", "urdu", root, "--out", tmp_path/"csv")
+    assert r.returncode == 0, r.stderr
+    assert f"{bad}: not a readable audio file" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    assert len(pd.read_csv(tmp_path/"csv/train_urdu_4class.csv")) + len(pd.read_csv(tmp_path/"csv/test_urdu_4class.csv")) == 48
+
+@pytest.mark.parametrize("args,msg", [
+    (["prepare", "ravdess", "/nonexistent/ravdess"], "/nonexistent/ravdess: no such folder"),
+    (["prepare", "tess", "{tmp}"], "no TESS audio files found"),
+    (["prepare", "csv", "{tmp}/x.csv"], "x.csv: no such CSV file"),
+])
+def test_user_errors_are_one_line(tmp_path, args, msg):
+    r = ser(*[a.format(tmp=tmp_path) for a in args])
+    assert r.returncode == 2 and msg in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+def test_check_json():
+    r = ser("check", "--json")
+    info = json.loads(r.stdout)
+    assert r.returncode == 0 and info["torch"].startswith("2.") and "device" in info
+
+need_data = pytest.mark.skipif(not (DATA/"ravdess").is_dir(), reason="set SER_DATA to a folder with ravdess/ and urdu/")
+
+@need_data
+def test_prepare_ravdess_speaker_split(tmp_path):
+    r = ser("prepare", "ravdess", DATA/"ravdess", "--split", "speaker", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    tr, te = pd.read_csv(tmp_path/"train_ravdess_4class.csv"), pd.read_csv(tmp_path/"test_ravdess_4class.csv")
+    assert len(tr) + len(te) == 672
+    assert pd.concat([tr, te]).speaker.nunique() == 24
+    assert not set(tr.speaker) & set(te.speaker)
+
+@need_data
+def test_prepare_urdu_folder(tmp_path):
+    r = ser("prepare", "folder", DATA/"urdu", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sum(len(pd.read_csv(p)) for p in tmp_path.glob("*_urdu_4class.csv")) == 400
