@@ -1,0 +1,42 @@
+"Shared pytest setup for ser_nb's tests (run them all with `bash tools/test.sh`)."
+import os, shutil, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT / "nbs"
+sys.path.insert(0, str(ROOT / "tools"))  # build_docs, browser_check
+
+# The generated config files as they are before any test runs: the docs build regenerates them in
+# place, so tests/test_repo.py checks this snapshot, which is what the developer committed.
+GENERATED_SNAPSHOT = {n: (NBS / n).read_text() if (NBS / n).exists() else None for n in ("sidebar.yml", "nbdev.yml")}
+
+
+def in_ci() -> bool:
+    "Whether we run in CI (`CI=true`), where nothing may be skipped for a missing tool."
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def tool(name: str) -> str:
+    "The path of a console script of this environment (`nbdev-test`, ...): beside the running Python, else on PATH."
+    p = Path(sys.executable).parent / name
+    if p.exists(): return str(p)
+    found = shutil.which(name)
+    if not found: pytest.fail(f"{name} not found beside {sys.executable} nor on PATH", pytrace=False)
+    return found
+
+
+def notebooks() -> list[Path]:
+    "The notebooks of the book, as the docs build finds them."
+    from build_docs import notebooks as nbl
+    return nbl(NBS)
+
+
+def pytest_report_header(config):
+    return [f"SER_DATA={os.environ.get('SER_DATA') or '(unset: data_root() falls back to ./data)'}; CI={os.environ.get('CI', '')}"]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
