@@ -6,7 +6,7 @@ Docs: https://ser-nb.github.io/ser_nb/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #1d5b9c2f
 from __future__ import annotations
-import argparse, importlib, json, os, platform, sys
+import argparse, contextlib, importlib, io, json, os, platform, sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +16,8 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
                          prepare, speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd']
+__all__ = ['COMMANDS', 'CLASSICAL_MODELS', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd',
+           'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #baa95078
 COMMANDS: dict[str, tuple] = {}
@@ -146,4 +147,144 @@ def check_cmd(args)->int:
     for k, v in info.items():
         if k == "corpora": v = ", ".join(f"{n} ({c} audio files)" for n, c in v.items()) or "none found"
         print(f"{k:>13}: {v}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #698ad1d7
+CLASSICAL_MODELS = ("svm", "mlp", "rf", "gb", "knn", "lr", "ens")  # `ser_nb.classical.MODELS`, named here so `ser --help` needs no scikit-learn
+
+def _json_line(obj)->str:
+    "One line of JSON (numpy values as plain numbers)."
+    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+def _params(values:list[str]|None, source:str|None)->dict:
+    "Classifier hyper-parameters from `--params` (a JSON object or a grid-search JSON file) and `--param K=V`."
+    out = {}
+    if source:
+        p = Path(source)
+        try: d = json.loads(p.read_text()) if p.is_file() else json.loads(source)
+        except json.JSONDecodeError as e: raise SerError(f"--params {source}: neither a JSON file nor a JSON object ({e})") from None
+        if not isinstance(d, dict): raise SerError(f"--params {source}: expected a JSON object")
+        out.update(d.get("best_params", d))
+    for kv in values or []:
+        k, sep, v = kv.partition("=")
+        if not sep or not k: raise SerError(f"--param {kv!r}: expected NAME=VALUE, e.g. C=10")
+        try: out[k] = json.loads(v)
+        except json.JSONDecodeError: out[k] = v
+    return out
+
+def _train_args(p):
+    p.add_argument("model", choices=CLASSICAL_MODELS, help="classifier family")
+    p.add_argument("--train-csv", required=True, help="training clips (path, emotion[, speaker, corpus]), e.g. from `ser prepare`")
+    p.add_argument("--test-csv", required=True, help="test clips")
+    p.add_argument("--out", required=True, help="model folder to write, e.g. models/svm")
+    p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: those of the train CSV)")
+    p.add_argument("--features", nargs="+", default=["mfcc", "chroma", "mel"], metavar="SET", help="feature sets (default: %(default)s)")
+    p.add_argument("--trim", action="store_true", help="cut leading and trailing silence before computing features")
+    p.add_argument("--balance", action="store_true", help="down-sample every emotion of the train CSV to the rarest")
+    p.add_argument("--speaker-adapted", action="store_true", help="standardise features per speaker (needs several clips per speaker at prediction)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="classifier hyper-parameter, repeatable, e.g. --param C=10")
+    p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file")
+    p.add_argument("--json", action="store_true", help="last line of stdout: the metrics as one JSON object")
+
+@command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
+def train_cmd(args)->int:
+    from ser_nb.classical import train_from_csv
+    r = train_from_csv(args.model, args.train_csv, args.test_csv, args.out, emotions=args.emotions, features=args.features,
+                       balance=args.balance, trim=args.trim, speaker_adapted=args.speaker_adapted,
+                       params=_params(args.param, args.params), progress=sys.stderr.isatty())
+    if args.json: print(_json_line(r)); return 0
+    print(f"Trained {args.model} on {r['n_train']} clips, tested on {r['n_test']} ({r['seconds']:.1f} s)")
+    print(f"  accuracy {r['accuracy']:.3f}   UAR {r['uar']:.3f}   macro-F1 {r['macro_f1']:.3f}")
+    w = max(map(len, r["labels"]))
+    print(f"  confusion (rows true, columns predicted):\n    {'':>{w}} " + " ".join(f"{l[:7]:>7}" for l in r["labels"]))
+    for l, row in zip(r["labels"], r["confusion"]): print(f"    {l:>{w}} " + " ".join(f"{v:>7}" for v in row))
+    print(f"Saved {r['out']}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #06df52ab
+def _audio_inputs(paths:list[str], limit:int|None=None)->list[str]:
+    "The files named in `paths`, folders expanded recursively to their audio files; at most `limit`."
+    from ser_nb.data import audio_files
+    out = []
+    for p in paths:
+        out.extend(str(f) for f in audio_files(p)) if Path(p).is_dir() else out.append(str(p))
+        if limit is not None and len(out) >= limit: break
+    if not out: raise SerError(f"no audio files in {', '.join(paths)}")
+    return out[:limit] if limit is not None else out
+
+def _predict_args(p):
+    p.add_argument("model", help="model folder (from `ser train`)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N files")
+    p.add_argument("--json", action="store_true", help="one JSON object per line: path, emotion, confidence, probabilities (or path, error)")
+
+@command("predict", "Predict the emotion of audio files with a saved model.", _predict_args)
+def predict_cmd(args)->int:
+    from ser_nb.model import load
+    model = load(args.model)
+    if args.limit is not None and args.limit < 1: raise SerError(f"--limit must be at least 1, got {args.limit}")
+    failed = 0
+    for r in model.predict_records(_audio_inputs(args.paths, args.limit), progress=sys.stderr.isatty()):
+        failed += "error" in r
+        if args.json: print(_json_line(r), flush=True)
+        elif "error" in r: print(f"{r['path']}\terror: {r['error'].removeprefix(r['path'] + ': ')}", flush=True)
+        else: print(f"{r['path']}\t{r['emotion']}\t{r['confidence']:.3f}", flush=True)
+    if failed: print(f"ser: {failed} file(s) could not be read", file=sys.stderr)
+    return 1 if failed else 0
+
+# %% ../nbs/09_cli.ipynb #0f59a0dc
+def _card_lines(card:dict)->list[str]:
+    "The model card as `key: value` lines for a person."
+    out, f, t, m = [], card.get("features") or {}, card.get("training") or {}, card.get("metrics") or {}
+    out.append(f"model: {card.get('name')} ({card.get('family')} family, {card.get('class')}; {card.get('estimator', '')})".replace("; )", ")"))
+    out.append(f"emotions: {', '.join(card.get('labels', []))}")
+    out.append("input: " + ("one clip at a time" if card.get("adaptation") == "none" else f"several clips per speaker (adaptation: {card.get('adaptation')})"))
+    if f: out.append(f"features: {', '.join(f.get('names', []))} ({f.get('dim')} numbers, {f.get('sr')} Hz{', trimmed' if f.get('trim') else ''})")
+    if card.get("params"): out.append(f"hyper-parameters: {_json_line(card['params'])}")
+    if t: out.append(f"trained on: {t.get('n')} clips, {t.get('speakers', '?')} speakers, {_json_line(t.get('corpora', {}))}" + (f", {t['csv']}" if t.get("csv") else ""))
+    if card.get("split"): out.append(f"split: {_json_line(card['split'])}")
+    if m: out.append(f"test metrics: accuracy {m['accuracy']:.3f}, UAR {m['uar']:.3f}, macro-F1 {m['macro_f1']:.3f} on {m['n_test']} clips")
+    out.append(f"versions: {', '.join(f'{k} {v}' for k, v in (card.get('versions') or {}).items())}")
+    out.append(f"created: {card.get('created')}")
+    out.append(f"files: {', '.join(card.get('files', {}))} (SHA-256 verified)")
+    return out
+
+def _info_args(p):
+    p.add_argument("model", help="model folder")
+    p.add_argument("--json", action="store_true", help="the card as one JSON object")
+
+@command("info", "Show a saved model's card (after checking its files).", _info_args)
+def info_cmd(args)->int:
+    from ser_nb.model import read_card, verify_files
+    card = read_card(args.model)
+    verify_files(args.model, card)
+    print(_json_line(card) if args.json else "\n".join(_card_lines(card)))
+    return 0
+
+# %% ../nbs/09_cli.ipynb #3638a677
+def _grid_args(p):
+    p.add_argument("model", choices=("svm", "mlp", "rf", "gb", "knn", "lr"), help="classifier family")
+    p.add_argument("--train-csv", required=True, help="the clips to search on: the training CSV (keep the test CSV for the end)")
+    p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: all in the CSV)")
+    p.add_argument("--features", nargs="+", default=["mfcc", "chroma", "mel"], metavar="SET", help="feature sets (default: %(default)s)")
+    p.add_argument("--trim", action="store_true", help="cut leading and trailing silence before computing features")
+    p.add_argument("--speaker-adapted", action="store_true", help="standardise features per speaker first")
+    p.add_argument("--folds", type=int, metavar="K", help="speaker folds (default: the EmoBox folds on RAVDESS, else 5)")
+    p.add_argument("--fast", action="store_true", help="a few grid points only")
+    p.add_argument("--out", default="grid", help="folder for MODEL.json (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="last line of stdout: the report as one JSON object")
+
+@command("grid-search", "Search hyper-parameters by UAR over speaker folds; write grid/MODEL.json.", _grid_args)
+def grid_search_cmd(args)->int:
+    from ser_nb.data import read_split_csv, select_emotions, speaker_folds
+    from ser_nb.classical import grid_search
+    df = read_split_csv(args.train_csv)
+    if args.emotions: df = select_emotions(df, args.emotions)
+    folds = speaker_folds(df, args.folds) if args.folds else None
+    r = grid_search(df, args.model, args.features, fast=args.fast, speaker_adapted=args.speaker_adapted, folds=folds,
+                    out=args.out, trim=args.trim, progress=sys.stderr.isatty())
+    if args.json: print(_json_line(r)); return 0
+    print(f"{args.model}: {len(r['results'])} grid points, {r['cv']}, {r['n']} clips, {r['seconds']:.0f} s")
+    for x in r["results"][:5]: print(f"  UAR {x['uar']:.3f} ± {x['uar_std']:.3f}  {_json_line(x['params'])}")
+    print(f"best: {_json_line(r['best_params'])}\nWrote {r['path']}  (use it with: ser train {args.model} --params {r['path']} ...)")
     return 0
