@@ -180,8 +180,11 @@ def md_text(s: str) -> str:
     return " ".join(html.unescape(s).split())
 
 
+_SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
 def norm(s: str) -> str:
-    return " ".join(s.replace("\u00b6", "").split())
+    "Heading text as compared: no pilcrow, straight quotes and dashes (the renderer makes them typographic), single spaces."
+    return " ".join(s.replace("\u00b6", "").translate(_SMART).split())
 
 
 def expected(nb_path: Path) -> dict:
