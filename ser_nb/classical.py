@@ -23,10 +23,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from .data import (DEFAULT_EMOTIONS, EMOTIONS, AudioError, SerError, atomic_write, balance as balance_classes,
+from .data import (DEFAULT_EMOTIONS, EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import extract, feature_dim
-from .model import EmotionModel, ModelError, as_paths, describe_data, is_single, library_versions, register
+from .model import EmotionModel, ModelError, describe_data, library_versions, register
 
 # %% auto #0
 __all__ = ['DEFAULT_FEATURES', 'RICH_FEATURES', 'MODELS', 'SKOPS_FILE', 'TRUSTED_TYPES', 'GRIDS', 'FAST_GRIDS', 'BEST_SINGLE',

@@ -21,10 +21,10 @@ __all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'AUDIO_EXTENSIONS'
            'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS', 'EMOBOX_RAVDESS_FOLDS',
            'SPLIT_COLUMNS', 'RAVDESS_URL', 'RAVDESS_MD5', 'CORPORA', 'SerError', 'AudioError', 'CorpusError',
            'data_root', 'canonical_emotion', 'load_audio', 'audio_files', 'read_ravdess', 'read_tess', 'read_folder',
-           'read_csv_corpus', 'read_corpus', 'make_toy_corpus', 'scan_audio', 'select_emotions', 'balance',
-           'speaker_key', 'split_random', 'split_speakers', 'speaker_folds', 'split_csv_names', 'atomic_write',
-           'write_split_csv', 'read_split_csv', 'Prepared', 'prepare', 'DownloadError', 'file_digest', 'download',
-           'extract_zip', 'download_ravdess']
+           'read_csv_corpus', 'read_corpus', 'is_single', 'as_paths', 'make_toy_corpus', 'scan_audio',
+           'select_emotions', 'balance', 'speaker_key', 'split_random', 'split_speakers', 'speaker_folds',
+           'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv', 'Prepared', 'prepare',
+           'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
 
 # %% ../nbs/00_data.ipynb #05084f96
 class SerError(Exception):
@@ -231,6 +231,22 @@ def read_corpus(name:str, # one of CORPUS_READERS: ravdess, tess, folder, urdu, 
     "Table of corpus `name` at `root`."
     if name not in CORPUS_READERS: raise CorpusError(f"unknown corpus {name!r}; choose one of {', '.join(CORPUS_READERS)}")
     return CORPUS_READERS[name](root, **kwargs)
+
+# %% ../nbs/00_data.ipynb #a3ecd8b4
+def is_single(x)->bool:
+    "True if `x` is one path (a `str` or `Path`), not a collection of them."
+    return isinstance(x, (str, os.PathLike))
+
+def as_paths(x, # a DataFrame with a `path` column, a list of paths, or one path
+            )->list[str]:
+    "The audio paths held by `x`, as a list of strings."
+    if is_single(x): return [os.fspath(x)]
+    if isinstance(x, pd.DataFrame):
+        if "path" not in x: raise SerError(f"the table has no 'path' column (columns: {', '.join(map(str, x.columns))})")
+        return [str(p) for p in x["path"]]
+    if isinstance(x, pd.Series): return [str(p) for p in x]
+    try: return [os.fspath(p) for p in x]
+    except TypeError: raise SerError(f"expected a path, a list of paths or a table with a 'path' column, got {type(x).__name__}") from None
 
 # %% ../nbs/00_data.ipynb #1dd22ba4
 TOY_LAYOUTS = ("ravdess", "tess", "tess_flat", "urdu", "hindi")

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import scipy.fft
-from .data import AudioError, SerError, atomic_write, file_digest, load_audio
+from .data import AudioError, SerError, as_paths, atomic_write, file_digest, load_audio
 
 # %% auto #0
 __all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'SILENCE_PEAK', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL',
@@ -468,14 +468,6 @@ def _run_chunk(items:list, job:_Job|dict, cache:Path|None, bar=None)->list:
     return out
 
 # %% ../nbs/01_features.ipynb #d3de0d0e
-def _as_paths(paths_or_df)->list[str]:
-    "A list of path strings from paths, one path, or a table with a `path` column."
-    if hasattr(paths_or_df, "columns"):
-        if "path" not in paths_or_df.columns: raise SerError("the table has no 'path' column")
-        return [str(p) for p in paths_or_df["path"]]
-    if isinstance(paths_or_df, (str, Path)): return [str(paths_or_df)]
-    return [str(p) for p in paths_or_df]
-
 def run_jobs(paths:list[str], job:_Job, n_jobs:int=-1, cache_dir=None, progress:bool=True,
              chunk_size:int|None=None, desc:str="features")->tuple[list, dict]:
     "Compute `job` for every path: (arrays per path or `None`, {index: error message})."
@@ -528,7 +520,7 @@ def extract(paths_or_df, # audio paths, one path, or a corpus table with a `path
            )->np.ndarray: # float32 `(n_files, feature_dim(features))`, rows in input order
     "The utterance-level feature matrix of many files, in parallel and cached."
     if errors not in ("raise", "skip"): raise FeatureError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    fs, paths = check_features(features), _as_paths(paths_or_df)
+    fs, paths = check_features(features), as_paths(paths_or_df)
     if "egemaps" in fs: _smile()  # a missing opensmile is one clear error, not one per file
     job = _Job("utterance", fs, sr, trim, max_duration)
     results, failed = run_jobs(paths, job, n_jobs, cache_dir, progress, chunk_size)
@@ -579,7 +571,7 @@ def extract_frames(paths_or_df, # audio paths, one path, or a corpus table with 
     "`frame_features` of many files, in parallel and cached."
     if errors not in ("raise", "skip"): raise FeatureError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if kind not in FRAME_KINDS: raise FeatureError(f"kind must be one of {FRAME_KINDS}, got {kind!r}")
-    paths = _as_paths(paths_or_df)
+    paths = as_paths(paths_or_df)
     job = _Job("frames", ("frames",), sr, opts=tuple(sorted(dict(kind=kind, deltas=deltas, **opts).items())))
     results, failed = run_jobs(paths, job, n_jobs, cache_dir, progress, desc="frames")
     _finish(failed, errors)

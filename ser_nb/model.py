@@ -15,12 +15,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__
-from .data import DEFAULT_EMOTIONS, SerError, audio_files, file_digest, speaker_folds, speaker_key
+from .data import DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, speaker_folds, speaker_key
 
 # %% auto #0
-__all__ = ['FAMILIES', 'CARD_FORMAT', 'METRICS', 'ModelError', 'TamperedModelError', 'is_single', 'as_paths', 'metrics',
-           'library_versions', 'describe_data', 'register', 'EmotionModel', 'read_card', 'verify_files', 'load',
-           'PriorModel', 'cross_validate', 'mean_std']
+__all__ = ['FAMILIES', 'CARD_FORMAT', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics', 'library_versions',
+           'describe_data', 'register', 'EmotionModel', 'read_card', 'verify_files', 'load', 'PriorModel',
+           'cross_validate', 'mean_std']
 
 # %% ../nbs/02a_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -28,22 +28,6 @@ class ModelError(SerError, ValueError):
 
 class TamperedModelError(ModelError):
     "A weights file whose SHA-256 differs from the one recorded in `card.json`."
-
-# %% ../nbs/02a_model.ipynb #a3ecd8b4
-def is_single(x)->bool:
-    "True if `x` is one path (a `str` or `Path`), not a collection of them."
-    return isinstance(x, (str, os.PathLike))
-
-def as_paths(x, # a DataFrame with a `path` column, a list of paths, or one path
-            )->list[str]:
-    "The audio paths held by `x`, as a list of strings."
-    if is_single(x): return [os.fspath(x)]
-    if isinstance(x, pd.DataFrame):
-        if "path" not in x: raise SerError(f"the table has no 'path' column (columns: {', '.join(map(str, x.columns))})")
-        return [str(p) for p in x["path"]]
-    if isinstance(x, pd.Series): return [str(p) for p in x]
-    try: return [os.fspath(p) for p in x]
-    except TypeError: raise SerError(f"expected a path, a list of paths or a table with a 'path' column, got {type(x).__name__}") from None
 
 # %% ../nbs/02a_model.ipynb #47109eb1
 def metrics(y_true, # true labels
