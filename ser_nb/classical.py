@@ -171,17 +171,12 @@ class EmotionRecognizer(EmotionModel):
 
     def _batch(self, X)->np.ndarray: return X  # hook: how a batch of one speaker's clips is prepared
 
-    def predict_records(self, paths, progress:bool=False):
-        "One dict per file: path, emotion, confidence, probabilities; or path, error. Features are computed in parallel."
-        paths = as_paths(paths)
+    def predict_proba_each(self, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
+        "Probabilities per file (NaN rows for bad files) and `{row: error}`, with the features extracted in parallel."
         X, failed = self.features_of(paths, errors="skip")
-        good = [i for i in range(len(paths)) if i not in failed]
-        P = self._proba(self._batch(X[good])) if good else np.zeros((0, len(self.labels)))
-        row = {i: k for k, i in enumerate(good)}
-        for i, p in enumerate(paths):
-            if i in failed: yield {"path": p, "error": failed[i]}; continue
-            q = P[row[i]]; j = int(q.argmax())
-            yield {"path": p, "emotion": self.labels[j], "confidence": float(q[j]), "probabilities": dict(zip(self.labels, map(float, q)))}
+        P, good = np.full((len(paths), len(self.labels)), np.nan), [i for i in range(len(paths)) if i not in failed]
+        if good: P[good] = self._proba(self._batch(X[good]))
+        return P, failed
 
     # --- the original project's methods ----------------------------------------------------------------
     def train(self):

@@ -128,13 +128,22 @@ class EmotionModel:
         "`(emotion, confidence)` for the clip at `path`."
         return self.predict(os.fspath(path))
 
+    def predict_proba_each(self, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
+        "Probabilities per file, NaN rows for files that fail, and `{row: error}`; families override it to batch."
+        P, failed = np.full((len(paths), len(self.labels)), np.nan), {}
+        for i, p in enumerate(tqdm(paths, disable=not progress, leave=False)):
+            try: P[i] = self.predict_proba(p)[0]
+            except SerError as e: failed[i] = str(e)
+        return P, failed
+
     def predict_records(self, paths, progress:bool=False):
         "Yield one dict per file: path, emotion, confidence, probabilities; or path, error for a file that fails."
-        for p in tqdm(as_paths(paths), disable=not progress, leave=False):
-            try: proba = self.predict_proba(p)[0]
-            except SerError as e: yield {"path": p, "error": str(e)}; continue
-            i = int(proba.argmax())
-            yield {"path": p, "emotion": self.labels[i], "confidence": float(proba[i]),
+        paths = as_paths(paths)
+        P, failed = self.predict_proba_each(paths, progress)
+        for i, (p, proba) in enumerate(zip(paths, P)):
+            if i in failed: yield {"path": p, "error": failed[i]}; continue
+            j = int(proba.argmax())
+            yield {"path": p, "emotion": self.labels[j], "confidence": float(proba[j]),
                    "probabilities": {l: float(q) for l, q in zip(self.labels, proba)}}
 
     def evaluate(self, test_df:pd.DataFrame, # a table with `path` and `emotion` (and `speaker` for speaker-adapted models)
