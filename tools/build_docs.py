@@ -16,9 +16,9 @@ the same steps with pure-Python tools:
 4. `smalldocs render _proc` renders that Quarto project (theme, sidebar, search, stored outputs and
    plots) into `_proc/_docs`, which is moved to `_docs/` (what `nbdev-docs` does with Quarto's output);
 5. the plots, which smalldocs inlines as `data:` URIs, are written out as files beside each page
-   (`_docs/00_data_files/figure-html/fig-1.png`), as Quarto lays them out.
+   (`_docs/01_data_files/figure-html/fig-1.png`), as Quarto lays them out.
 
-Pages are named after the notebooks: `nbs/00_data.ipynb` -> `_docs/00_data.html`.
+Pages are named after the notebooks: `nbs/01_data.ipynb` -> `_docs/01_data.html`.
 Exits non-zero if a step fails, a notebook has no page, or a link between pages is broken.
 """
 import argparse, base64, os, re, shutil, sys, time
