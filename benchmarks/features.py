@@ -9,9 +9,15 @@ Both see the same files; both get a short warm-up first (librosa's filter and nu
 processes), whose time is printed too. The sides are timed in interleaved rounds and the best round of each is
 reported (on a shared machine the slow rounds measure the neighbours). Prints files/s for each, their ratio, and
 the largest differences between the two 180-d vectors.
+
+With `--save NAME` the same numbers, and the machine's load average before and after the run, are also stored with
+`ser_nb.results.save_result(NAME, ...)` in `$SER_RESULTS` (default: `nbs/results/` of this repository), where the
+features chapter reads them back:
+
+    .venv/bin/python benchmarks/features.py --n 400 --save 02_features_benchmark.json
 """
 from __future__ import annotations
-import argparse, os, platform, sys, time
+import argparse, datetime, os, platform, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +38,9 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=200, help="number of files (spread over the folder)")
     ap.add_argument("--jobs", type=int, default=-1, help="worker processes for the library (-1: one per core)")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved timing rounds; the best of each side is reported")
+    ap.add_argument("--save", default=None, metavar="NAME", help="also store the numbers as NAME (.json) with ser_nb.results.save_result")
     a = ap.parse_args(argv)
+    load_before = os.getloadavg()
     from ser_nb.data import data_root
     from ser_nb.features import extract, librosa_features, feature_names
     import joblib, librosa
@@ -88,6 +96,37 @@ def main(argv=None):
     off = np.abs(A[:, 40:52] - B[:, 40:52]).max(axis=1) > 1e-3
     print(f"max |diff| over all 180 columns: {np.abs(A - B).max():.3g}; files whose chroma differs by > 1e-3: {off.sum()} of {n}"
           + (f" (max |diff| on the others: {np.abs(A - B)[~off].max():.3g})" if off.any() else ""))
+    if a.save: save(a, root, files, workers, librosa.__version__, load_before, warm_plain, warm_lib, wall, used, A, B, off)
+
+
+def save(a, root, files, workers, librosa_version, load_before, warm_plain, warm_lib, wall, used, A, B, off):
+    "Store the run's numbers with `ser_nb.results.save_result(a.save, ...)`."
+    from ser_nb.results import save_result
+    os.environ.setdefault("SER_RESULTS", str(Path(__file__).resolve().parents[1]/"nbs"/"results"))
+    n, r = len(files), lambda x, d=4: float(round(float(x), d))
+    best = {k: min(v) for k, v in wall.items()}
+    cpu_ms = {k: 1000*min(v)/n for k, v in used.items()}
+    diff = {}
+    for blk, sl in (("mfcc", slice(0, 40)), ("chroma", slice(40, 52)), ("mel", slice(52, 180))):
+        a_, b_ = A[:, sl].astype(np.float64), B[:, sl].astype(np.float64)
+        d = np.abs(a_ - b_)
+        diff[blk] = dict(max_abs=float(d.max()), rel_to_max=float(d.max()/np.abs(a_).max()))
+    chroma_d = np.abs(A[:, 40:52] - B[:, 40:52]).max(axis=1)
+    diff.update(chroma_off_files=int(off.sum()), chroma_off_max=float(chroma_d[off].max()) if off.any() else 0.,
+                chroma_max_abs_others=float(chroma_d[~off].max()) if (~off).any() else 0.)
+    value = dict(
+        command=f"benchmarks/features.py --n {a.n} --jobs {a.jobs} --repeat {a.repeat} --save {a.save}",
+        when=datetime.datetime.now().isoformat(timespec="seconds"), files=n, corpus=root.name,
+        cores=os.cpu_count(), machine=platform.processor() or platform.machine(), workers=workers, librosa=librosa_version,
+        loadavg_before=[r(x, 2) for x in load_before], loadavg_after=[r(x, 2) for x in os.getloadavg()],
+        warmup_s=dict(plain_2_files=r(warm_plain, 3), library_16_files=r(warm_lib, 3)),
+        rounds_files_per_s={k: [r(n/x, 2) for x in v] for k, v in wall.items()},
+        best_s={k: r(v) for k, v in best.items()}, files_per_s={k: r(n/v, 2) for k, v in best.items()},
+        cpu_ms_per_file={k: r(v, 4) for k, v in cpu_ms.items()},
+        speedup=dict(wall_workers=r(best["plain"]/best["lib"], 3), wall_one_process=r(best["plain"]/best["lib1"], 3),
+                     cpu=r(cpu_ms["plain"]/cpu_ms["lib"], 3)),
+        diff=diff)
+    print(f"saved {save_result(a.save, value)}")
 
 
 if __name__ == "__main__": main()

@@ -9,17 +9,15 @@ from __future__ import annotations
 import argparse, contextlib, importlib, io, json, os, platform, sys
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__
 from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_files, data_root, download_ravdess,
                          prepare, speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'CLASSICAL_MODELS', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd',
+__all__ = ['COMMANDS', 'DISTRIBUTIONS', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd',
            'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd', 'grid_search_cmd']
 
-# %% ../nbs/09_cli.ipynb #baa95078
+# %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
 
 def command(name:str, # the subcommand, as typed: `ser NAME`
@@ -32,19 +30,23 @@ def command(name:str, # the subcommand, as typed: `ser NAME`
         return run
     return register
 
-def build_parser()->argparse.ArgumentParser:
+def build_parser(commands=None, # names of the subcommands whose flags to declare; default all
+                )->argparse.ArgumentParser:
     "The `ser` argument parser with every registered subcommand."
     p = argparse.ArgumentParser(prog="ser", description="Speech emotion recognition: prepare data, train, predict.")
     p.add_argument("--version", action="version", version=f"ser_nb {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help, add_arguments, _) in COMMANDS.items():
-        add_arguments(sub.add_parser(name, help=help, description=help))
+        sp = sub.add_parser(name, help=help, description=help)
+        if commands is None or name in commands: add_arguments(sp)
     return p
 
 def main(argv:list[str]|None=None, # arguments after `ser`, default `sys.argv[1:]`
         )->int: # exit code: 0 ok, 1 some inputs failed, 2 error
     "Run `ser` with `argv`."
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)  # the subcommand: only its flags are declared
+    args = build_parser({chosen}).parse_args(argv)
     try: return COMMANDS[args.command][2](args) or 0
     except SerError as e:
         print(f"ser: error: {e}", file=sys.stderr)
@@ -61,6 +63,11 @@ def run_ser(*argv:str)->tuple[int, str, str]:
         try: code = main(list(map(str, argv)))
         except SystemExit as e: code = e.code if isinstance(e.code, int) else 2
     return code, out.getvalue(), err.getvalue()
+
+# %% ../nbs/09_cli.ipynb #414ec692
+def _json_line(obj)->str:
+    "One line of JSON: numpy values as plain numbers, non-ASCII text as it is."
+    return json.dumps(obj, ensure_ascii=False, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 # %% ../nbs/09_cli.ipynb #bb37eae5
 def _counts(s, by_name:bool=False)->str:
@@ -80,6 +87,7 @@ def _prepare_args(p):
 
 @command("prepare", "Read a corpus, report it and write train/test CSVs.", _prepare_args)
 def prepare_cmd(args)->int:
+    import pandas as pd
     r = prepare(args.corpus, args.root, args.emotions, args.split, args.test_size, args.seed, args.out, args.balance, progress=sys.stderr.isatty())
     f, kept = r.found, len(r.train) + len(r.test)
     print(f"Found {len(f)} readable {f.corpus.iloc[0]} clips in {args.root}: {speaker_key(f).nunique()} speakers, {f.duration.sum()/3600:.2f} h")
@@ -116,10 +124,13 @@ def download_cmd(args)->int:
     return 0
 
 # %% ../nbs/09_cli.ipynb #0a779962
+DISTRIBUTIONS = {"sklearn": "scikit-learn"}  # import name -> package name, where they differ
+
 def _version(module:str)->str:
-    "Version of `module`, or 'not installed'."
-    try: return getattr(importlib.import_module(module), "__version__", "installed")
-    except Exception as e: return f"not installed ({type(e).__name__})" if not isinstance(e, ImportError) else "not installed"
+    "Version of `module` from its package metadata (nothing is imported), or 'not installed'."
+    from importlib.metadata import PackageNotFoundError, version
+    try: return version(DISTRIBUTIONS.get(module, module))
+    except PackageNotFoundError: return "not installed"
 
 def environment()->dict:
     "What this machine offers ser_nb: versions, devices, data."
@@ -143,21 +154,17 @@ def _check_args(p): p.add_argument("--json", action="store_true", help="one JSON
 @command("check", "Show versions, compute devices and the data folder.", _check_args)
 def check_cmd(args)->int:
     info = environment()
-    if args.json: print(json.dumps(info)); return 0
+    if args.json: print(_json_line(info)); return 0
     for k, v in info.items():
         if k == "corpora": v = ", ".join(f"{n} ({c} audio files)" for n, c in v.items()) or "none found"
         print(f"{k:>13}: {v}")
     return 0
 
-# %% ../nbs/09_cli.ipynb #698ad1d7
-CLASSICAL_MODELS = ("svm", "mlp", "rf", "gb", "knn", "lr", "ens")  # `ser_nb.classical.MODELS`, named here so `ser --help` needs no scikit-learn
-
-def _json_line(obj)->str:
-    "One line of JSON (numpy values as plain numbers)."
-    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-
-def _params(values:list[str]|None, source:str|None)->dict:
-    "Classifier hyper-parameters from `--params` (a JSON object or a grid-search JSON file) and `--param K=V`."
+# %% ../nbs/09_cli.ipynb #f22b3f80
+def _params(values:list[str]|None, # `--param NAME=VALUE` flags; VALUE is read as JSON when it parses
+            source:str|None, # `--params`: a JSON object, or a file holding one (a grid-search report gives its `best_params`)
+           )->dict:
+    "Classifier hyper-parameters from `--params` and `--param K=V` (the latter win)."
     out = {}
     if source:
         p = Path(source)
@@ -172,28 +179,46 @@ def _params(values:list[str]|None, source:str|None)->dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
+# %% ../nbs/09_cli.ipynb #fafe1194
+def _feature_args(p):
+    "--features | --original, and --trim/--no-trim, for `train` and `grid-search`; defaults from `ser_nb.classical`."
+    from ser_nb.classical import RICH_FEATURES, recipe
+    from ser_nb.features import FEATURES
+    original = recipe("svm", original=True)["features"]
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--features", nargs="+", choices=list(FEATURES), metavar="SET",
+                   help=f"feature sets, any of: {', '.join(FEATURES)} (default: the recipe's, {' '.join(RICH_FEATURES)})")
+    g.add_argument("--original", action="store_true",
+                   help=f"the original project's features ({' '.join(original)}) on whole clips, default hyper-parameters")
+    p.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
+                   help="cut leading and trailing silence before computing features (default: the recipe's, on; off with --original)")
+
 def _train_args(p):
-    p.add_argument("model", choices=CLASSICAL_MODELS, help="classifier family")
+    from ser_nb.classical import MODELS
+    p.add_argument("model", choices=list(MODELS), help="classifier family")
     p.add_argument("--train-csv", required=True, help="training clips (path, emotion[, speaker, corpus]), e.g. from `ser prepare`")
     p.add_argument("--test-csv", required=True, help="test clips")
     p.add_argument("--out", required=True, help="model folder to write, e.g. models/svm")
     p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: those of the train CSV)")
-    p.add_argument("--features", nargs="+", default=["mfcc", "chroma", "mel"], metavar="SET", help="feature sets (default: %(default)s)")
-    p.add_argument("--trim", action="store_true", help="cut leading and trailing silence before computing features")
+    _feature_args(p)
     p.add_argument("--balance", action="store_true", help="down-sample every emotion of the train CSV to the rarest")
     p.add_argument("--speaker-adapted", action="store_true", help="standardise features per speaker (needs several clips per speaker at prediction)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="classifier hyper-parameter, repeatable, e.g. --param C=10")
-    p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file")
+    p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file (merged over the recipe's)")
     p.add_argument("--json", action="store_true", help="last line of stdout: the metrics as one JSON object")
 
+# %% ../nbs/09_cli.ipynb #b18fb8be
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
 def train_cmd(args)->int:
     from ser_nb.classical import train_from_csv
+    from ser_nb.model import read_card
     r = train_from_csv(args.model, args.train_csv, args.test_csv, args.out, emotions=args.emotions, features=args.features,
-                       balance=args.balance, trim=args.trim, speaker_adapted=args.speaker_adapted,
-                       params=_params(args.param, args.params), progress=sys.stderr.isatty())
+                       trim=args.trim, balance=args.balance, speaker_adapted=args.speaker_adapted,
+                       params=_params(args.param, args.params) or None, original=args.original, progress=sys.stderr.isatty())
     if args.json: print(_json_line(r)); return 0
+    f = read_card(r["out"]).get("features") or {}
     print(f"Trained {args.model} on {r['n_train']} clips, tested on {r['n_test']} ({r['seconds']:.1f} s)")
+    print(f"  features: {' '.join(f.get('names', []))} ({f.get('dim')} numbers, {'trimmed' if f.get('trim') else 'whole clips'})")
     print(f"  accuracy {r['accuracy']:.3f}   UAR {r['uar']:.3f}   macro-F1 {r['macro_f1']:.3f}")
     w = max(map(len, r["labels"]))
     print(f"  confusion (rows true, columns predicted):\n    {'':>{w}} " + " ".join(f"{l[:7]:>7}" for l in r["labels"]))
@@ -201,10 +226,9 @@ def train_cmd(args)->int:
     print(f"Saved {r['out']}")
     return 0
 
-# %% ../nbs/09_cli.ipynb #06df52ab
+# %% ../nbs/09_cli.ipynb #a8e06e34
 def _audio_inputs(paths:list[str], limit:int|None=None)->list[str]:
     "The files named in `paths`, folders expanded recursively to their audio files; at most `limit`."
-    from ser_nb.data import audio_files
     out = []
     for p in paths:
         out.extend(str(f) for f in audio_files(p)) if Path(p).is_dir() else out.append(str(p))
@@ -212,24 +236,35 @@ def _audio_inputs(paths:list[str], limit:int|None=None)->list[str]:
     if not out: raise SerError(f"no audio files in {', '.join(paths)}")
     return out[:limit] if limit is not None else out
 
+def _seconds(s:str)->float:
+    "A positive, finite number of seconds (the type of `--max-duration`)."
+    try: v = float(s)
+    except ValueError: v = float("nan")
+    if not 0 < v < float("inf"): raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {s!r}")
+    return v
+
 def _predict_args(p):
+    from ser_nb.model import MAX_DURATION
     p.add_argument("model", help="model folder (from `ser train`)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N files")
+    p.add_argument("--max-duration", type=_seconds, default=MAX_DURATION, metavar="SECONDS",
+                   help="longer files get an error line, from their header, before any decoding (default: %(default)g)")
     p.add_argument("--json", action="store_true", help="one JSON object per line: path, emotion, confidence, probabilities (or path, error)")
 
+# %% ../nbs/09_cli.ipynb #4f840dc2
 @command("predict", "Predict the emotion of audio files with a saved model.", _predict_args)
 def predict_cmd(args)->int:
     from ser_nb.model import load
-    model = load(args.model)
     if args.limit is not None and args.limit < 1: raise SerError(f"--limit must be at least 1, got {args.limit}")
+    model = load(args.model)
     failed = 0
-    for r in model.predict_records(_audio_inputs(args.paths, args.limit), progress=sys.stderr.isatty()):
+    for r in model.predict_records(_audio_inputs(args.paths, args.limit), progress=sys.stderr.isatty(), max_duration=args.max_duration):
         failed += "error" in r
         if args.json: print(_json_line(r), flush=True)
         elif "error" in r: print(f"{r['path']}\terror: {r['error'].removeprefix(r['path'] + ': ')}", flush=True)
         else: print(f"{r['path']}\t{r['emotion']}\t{r['confidence']:.3f}", flush=True)
-    if failed: print(f"ser: {failed} file(s) could not be read", file=sys.stderr)
+    if failed: print(f"ser: {failed} file(s) could not be predicted", file=sys.stderr)
     return 1 if failed else 0
 
 # %% ../nbs/09_cli.ipynb #0f59a0dc
@@ -261,19 +296,26 @@ def info_cmd(args)->int:
     print(_json_line(card) if args.json else "\n".join(_card_lines(card)))
     return 0
 
-# %% ../nbs/09_cli.ipynb #3638a677
+# %% ../nbs/09_cli.ipynb #676d1e38
 def _grid_args(p):
-    p.add_argument("model", choices=("svm", "mlp", "rf", "gb", "knn", "lr"), help="classifier family")
+    from ser_nb.classical import GRIDS
+    p.add_argument("model", choices=list(GRIDS), help="classifier family")
     p.add_argument("--train-csv", required=True, help="the clips to search on: the training CSV (keep the test CSV for the end)")
     p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: all in the CSV)")
-    p.add_argument("--features", nargs="+", default=["mfcc", "chroma", "mel"], metavar="SET", help="feature sets (default: %(default)s)")
-    p.add_argument("--trim", action="store_true", help="cut leading and trailing silence before computing features")
+    _feature_args(p)
     p.add_argument("--speaker-adapted", action="store_true", help="standardise features per speaker first")
     p.add_argument("--folds", type=int, metavar="K", help="speaker folds (default: the EmoBox folds on RAVDESS, else 5)")
     p.add_argument("--fast", action="store_true", help="a few grid points only")
     p.add_argument("--out", default="grid", help="folder for MODEL.json (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="last line of stdout: the report as one JSON object")
 
+def _features_trim(args)->tuple[tuple, bool]:
+    "The feature sets and trimming `args` ask for: --features and --trim over the recipe's (or the original one's)."
+    from ser_nb.classical import recipe
+    r = recipe(args.model, speaker_adapted=args.speaker_adapted, original=args.original)
+    return tuple(args.features or r["features"]), r["trim"] if args.trim is None else args.trim
+
+# %% ../nbs/09_cli.ipynb #7e01c4fc
 @command("grid-search", "Search hyper-parameters by UAR over speaker folds; write grid/MODEL.json.", _grid_args)
 def grid_search_cmd(args)->int:
     from ser_nb.data import read_split_csv, select_emotions, speaker_folds
@@ -281,10 +323,11 @@ def grid_search_cmd(args)->int:
     df = read_split_csv(args.train_csv)
     if args.emotions: df = select_emotions(df, args.emotions)
     folds = speaker_folds(df, args.folds) if args.folds else None
-    r = grid_search(df, args.model, args.features, fast=args.fast, speaker_adapted=args.speaker_adapted, folds=folds,
-                    out=args.out, trim=args.trim, progress=sys.stderr.isatty())
+    features, trim = _features_trim(args)
+    r = grid_search(df, args.model, features, fast=args.fast, speaker_adapted=args.speaker_adapted, folds=folds,
+                    out=args.out, trim=trim, progress=sys.stderr.isatty())
     if args.json: print(_json_line(r)); return 0
-    print(f"{args.model}: {len(r['results'])} grid points, {r['cv']}, {r['n']} clips, {r['seconds']:.0f} s")
+    print(f"{args.model}: {len(r['results'])} grid points, {r['cv']}, {r['n']} clips, {r['seconds']:.0f} s; features {' '.join(features)}{', trimmed' if trim else ''}")
     for x in r["results"][:5]: print(f"  UAR {x['uar']:.3f} ± {x['uar_std']:.3f}  {_json_line(x['params'])}")
     print(f"best: {_json_line(r['best_params'])}\nWrote {r['path']}  (use it with: ser train {args.model} --params {r['path']} ...)")
     return 0

@@ -17,14 +17,14 @@ import soxr
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'AUDIO_EXTENSIONS', 'COLUMNS', 'RAVDESS_EMOTIONS',
+__all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'SILENCE_PEAK', 'AUDIO_EXTENSIONS', 'COLUMNS', 'RAVDESS_EMOTIONS',
            'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS', 'EMOBOX_RAVDESS_FOLDS',
            'SPLIT_COLUMNS', 'RAVDESS_URL', 'RAVDESS_MD5', 'CORPORA', 'SerError', 'AudioError', 'CorpusError',
-           'data_root', 'canonical_emotion', 'load_audio', 'audio_files', 'read_ravdess', 'read_tess', 'read_folder',
-           'read_csv_corpus', 'read_corpus', 'is_single', 'as_paths', 'make_toy_corpus', 'scan_audio',
-           'select_emotions', 'balance', 'speaker_key', 'split_random', 'split_speakers', 'speaker_folds',
-           'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv', 'Prepared', 'prepare',
-           'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
+           'data_root', 'canonical_emotion', 'ac_peak', 'silence_reason', 'resample', 'trim_silence', 'load_audio',
+           'audio_files', 'read_ravdess', 'read_tess', 'read_folder', 'read_csv_corpus', 'read_corpus', 'is_single',
+           'as_paths', 'make_toy_corpus', 'scan_audio', 'select_emotions', 'balance', 'speaker_key', 'split_random',
+           'split_speakers', 'speaker_folds', 'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv',
+           'Prepared', 'prepare', 'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
 
 # %% ../nbs/01_data.ipynb #05084f96
 class SerError(Exception):
@@ -53,12 +53,56 @@ _ALIASES = {
 }
 EMOTION_ALIASES = {a: e for e, al in _ALIASES.items() for a in (e, *al)}
 
-def canonical_emotion(name:str, # a corpus' spelling, e.g. "Fearful", "ps", "anger"
-                     )->str: # one of `EMOTIONS`
-    "Map a corpus' spelling of an emotion to its canonical name."
+def canonical_emotion(name:str, # a corpus' spelling, e.g. "Fearful", "ps", "anger", "Pleasant Surprise"
+                      strict:bool=True, # unknown labels raise; `False`: they come back cleaned ("Very Excited" -> "very_excited")
+                     )->str: # one of `EMOTIONS`, or with `strict=False` the cleaned unknown label
+    "Map a corpus' spelling of an emotion to its canonical name: the one normaliser every reader and selector uses."
     key = re.sub(r"[\s\-]+", "_", str(name).strip().lower())
-    if key not in EMOTION_ALIASES: raise ValueError(f"unknown emotion {name!r}; known: {', '.join(EMOTIONS)}")
-    return EMOTION_ALIASES[key]
+    if key in EMOTION_ALIASES: return EMOTION_ALIASES[key]
+    if strict: raise ValueError(f"unknown emotion {name!r}; known: {', '.join(EMOTIONS)}")
+    return key
+
+# %% ../nbs/01_data.ipynb #c550fbce
+SILENCE_PEAK = 1e-4  # a clip whose peak, or whose swing around its mean, is below this (-80 dBFS) is silent
+
+def ac_peak(y:np.ndarray)->float:
+    "The largest swing of `y` around its mean: 0 for a constant, whatever its level."
+    y = np.asarray(y)
+    return float(np.abs(y - y.mean()).max()) if y.size else 0.
+
+def silence_reason(y:np.ndarray, # a waveform
+                  )->str|None: # why `y` is silent, or `None` when it has sound
+    "Why `y` counts as silence: all zeros, a peak below `SILENCE_PEAK`, or a constant with no AC energy."
+    y = np.asarray(y)
+    peak = float(np.abs(y).max()) if y.size else 0.
+    if peak == 0: return "every sample is zero"
+    if peak < SILENCE_PEAK: return f"peak {20*np.log10(peak):.0f} dBFS"
+    if ac_peak(y) < SILENCE_PEAK: return "a constant signal, no AC energy"
+    return None
+
+# %% ../nbs/01_data.ipynb #ab184924
+def resample(y:np.ndarray, # mono float32
+             native:int, # its sample rate, Hz
+             sr:int, # the rate wanted, Hz
+            )->np.ndarray: # mono float32 at `sr`
+    "`y` at `sr` Hz by soxr's high-quality resampler; a constant (no AC energy) stays constant."
+    if native == sr: return y
+    out = soxr.resample(y, native, sr, quality="HQ").astype(np.float32)
+    if len(y) and ac_peak(y) < SILENCE_PEAK <= float(np.abs(y).max()): out[:] = y.mean()
+    return out
+
+# %% ../nbs/01_data.ipynb #8715a657
+def trim_silence(y:np.ndarray, # mono waveform
+                 top_db:float=30., # frames quieter than the loudest by this many dB are silence
+                 frame_length:int=2048, hop_length:int=512, # librosa's defaults
+                )->np.ndarray: # the span from the first to the last loud frame
+    "Cut leading and trailing silence, exactly as `librosa.effects.trim(y, top_db=top_db)` does."
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(y, frame_length//2), frame_length)[::hop_length]
+    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float32), axis=1))
+    db = 10*np.log10(np.maximum(1e-10, np.square(rms))) - 10*np.log10(max(1e-10, np.square(rms.max())))
+    loud = np.flatnonzero(db > -top_db)
+    if not loud.size: return y[:0]
+    return y[loud[0]*hop_length:min(len(y), (loud[-1] + 1)*hop_length)]
 
 # %% ../nbs/01_data.ipynb #00b95283
 def _sf_reason(e:Exception)->str:
@@ -84,12 +128,10 @@ def load_audio(path:str|Path,  # WAV, FLAC or anything soundfile reads
         raise AudioError(f"{path}: not a readable audio file ({_sf_reason(e)})") from None
     if x.shape[0] == 0: raise AudioError(f"{path}: contains no audio samples (zero length)")
     if not np.isfinite(x).all(): raise AudioError(f"{path}: contains NaN or infinite samples")
-    y = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
-    if native != sr: y = soxr.resample(y, native, sr, quality="HQ").astype(np.float32)
+    y = resample(x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32), native, sr)
     if trim:
-        if not np.any(y): raise AudioError(f"{path}: is silent (every sample is zero)")
-        import librosa
-        y, _ = librosa.effects.trim(y, top_db=top_db)
+        if (why := silence_reason(y)): raise AudioError(f"{path}: is silent ({why})")
+        y = trim_silence(y, top_db)
         if max_duration is not None: y = y[:int(round(max_duration*sr))]
     return y
 
@@ -162,8 +204,7 @@ def _emotion_of(p:Path, root:Path, emotion_map:dict, letter:str|None, letters:di
         if folder == Path("."): break
         name = folder.name.strip().lower()
         if name in emotion_map: return emotion_map[name]
-        try: return canonical_emotion(name)
-        except ValueError: pass
+        if (e := canonical_emotion(name, strict=False)) in EMOTIONS: return e
     if letter and (m := re.search(letter, p.stem)) and m.group(1).upper() in letters: return letters[m.group(1).upper()]
     return None
 
@@ -179,7 +220,7 @@ def read_folder(root:str|Path, # folder with one sub-folder per emotion (or lett
     "Table of an emotion-per-folder corpus under `root`."
     root, rows, skipped = Path(root), [], []
     corpus = corpus or root.resolve().name.lower()
-    emotion_map = {k.lower(): canonical_emotion(v) for k, v in (emotion_map or {}).items()}
+    emotion_map = {k.strip().lower(): canonical_emotion(v) for k, v in (emotion_map or {}).items()}
     letters = {k.upper(): canonical_emotion(v) for k, v in (letters or URDU_LETTERS).items()}
     for p in audio_files(root):
         emotion = _emotion_of(p, root, emotion_map, letter, letters)
@@ -205,7 +246,7 @@ def read_csv_corpus(csv:str|Path, # CSV with columns path, emotion[, speaker, ..
     missing = {"path", "emotion"} - set(df.columns)
     if missing: raise CorpusError(f"{csv}: missing column(s) {', '.join(sorted(missing))}; need path, emotion[, speaker]")
     df["path"] = [str(p if Path(p).is_absolute() else (csv.parent/p).resolve()) for p in df.path.astype(str)]
-    df["emotion"] = [EMOTION_ALIASES.get(str(e).strip().lower(), str(e).strip().lower()) for e in df.emotion]
+    df["emotion"] = [canonical_emotion(e, strict=False) for e in df.emotion]
     if "speaker" not in df: df["speaker"] = "unknown"
     df["speaker"] = df.speaker.astype(str)
     for col, default in (("corpus", corpus), ("gender", None), ("language", None)):
@@ -303,10 +344,10 @@ def scan_audio(df:pd.DataFrame, # a corpus table with a `path` column
 
 # %% ../nbs/01_data.ipynb #b6b49195
 def select_emotions(df:pd.DataFrame, # a corpus table
-                    emotions=DEFAULT_EMOTIONS, # emotion names, any spelling `canonical_emotion` knows
+                    emotions=DEFAULT_EMOTIONS, # emotion names, any spelling `canonical_emotion` knows, or a custom corpus' own labels
                    )->pd.DataFrame:
     "Rows of `df` whose emotion is in `emotions`."
-    want = [EMOTION_ALIASES.get(str(e).strip().lower(), str(e).strip().lower()) for e in emotions]
+    want = [canonical_emotion(e, strict=False) for e in emotions]
     have = set(df.emotion)
     missing = [e for e in want if e not in have]
     if missing:
@@ -320,8 +361,6 @@ def balance(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
     return df.groupby("emotion", group_keys=False).sample(n, random_state=seed).sort_index().reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #8b9443f7
-EMOBOX_RAVDESS_FOLDS = ((1, 11, 20, 21), (4, 10, 12, 14), (8, 9, 19, 23), (3, 5, 7, 24), (2, 15, 16, 18), (6, 13, 17, 22))
-
 def speaker_key(df:pd.DataFrame)->pd.Series:
     "A speaker id that is unique across corpora: `corpus/speaker`."
     return df.corpus.astype(str) + "/" + df.speaker.astype(str)
@@ -332,6 +371,7 @@ def split_random(df:pd.DataFrame, test_size:float=0.2, seed:int=0)->tuple[pd.Dat
     tr, te = train_test_split(df, test_size=test_size, random_state=seed, stratify=df.emotion)
     return tr.sort_index().reset_index(drop=True), te.sort_index().reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #3e686638
 def split_speakers(df:pd.DataFrame, test_size:float=0.2, seed:int=0)->tuple[pd.DataFrame, pd.DataFrame]:
     "Split by speaker: the test side holds whole speakers, about `test_size` of the clips."
     if not 0 < test_size < 1: raise ValueError(f"test_size must be between 0 and 1, got {test_size}")
@@ -345,6 +385,9 @@ def split_speakers(df:pd.DataFrame, test_size:float=0.2, seed:int=0)->tuple[pd.D
         test.append(s); n += sizes[s]
     is_test = key.isin(test)
     return df[~is_test].reset_index(drop=True), df[is_test].reset_index(drop=True)
+
+# %% ../nbs/01_data.ipynb #cdfe426b
+EMOBOX_RAVDESS_FOLDS = ((1, 11, 20, 21), (4, 10, 12, 14), (8, 9, 19, 23), (3, 5, 7, 24), (2, 15, 16, 18), (6, 13, 17, 22))
 
 def speaker_folds(df:pd.DataFrame, # a corpus table
                   n_folds:int|None=None, # folds; None: the EmoBox folds for RAVDESS, else 5
@@ -428,7 +471,7 @@ def prepare(corpus:str, # ravdess, tess, folder, urdu, hindi or csv
     tr_name, te_name = split_csv_names(name, emotions)
     return Prepared(found, train, test, bad, skipped, write_split_csv(train, Path(out)/tr_name), write_split_csv(test, Path(out)/te_name))
 
-# %% ../nbs/01_data.ipynb #2d1e4002
+# %% ../nbs/01_data.ipynb #b1fb783d
 class DownloadError(SerError):
     "A download that failed or did not match its checksum."
 
@@ -446,6 +489,7 @@ CORPORA = {
                   layout="$SER_DATA/hindi/<emotion>/<speaker>_<anything>.wav: one folder per emotion (anger, happy, neutral, sad, fear, disgust, sarcastic, surprise, ...); read with read_corpus('hindi', ..., speaker=REGEX) if the speaker is not the first _-separated token"),
 }
 
+# %% ../nbs/01_data.ipynb #ced5434c
 def file_digest(path:str|Path, algo:str="md5")->str:
     "Hex digest of the file at `path`."
     h = hashlib.new(algo)
@@ -453,6 +497,7 @@ def file_digest(path:str|Path, algo:str="md5")->str:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/01_data.ipynb #86849062
 def download(url:str, # http(s):// or file:// address
              dest:str|Path, # where the verified file ends up
              md5:str|None=None, # expected MD5 (hex)
@@ -488,6 +533,7 @@ def download(url:str, # http(s):// or file:// address
     os.replace(part, dest)
     return dest
 
+# %% ../nbs/01_data.ipynb #5919eb16
 def extract_zip(archive:str|Path, dest:str|Path, progress:bool=True)->Path:
     "Unpack `archive` into `dest` (created whole, via a temporary folder), refusing unsafe member paths."
     archive, dest = Path(archive), Path(dest)
@@ -507,8 +553,12 @@ def extract_zip(archive:str|Path, dest:str|Path, progress:bool=True)->Path:
             raise
     return dest
 
+# %% ../nbs/01_data.ipynb #75585e3e
 def download_ravdess(root:str|Path|None=None, # corpora folder, default `data_root()`
-                     url:str=RAVDESS_URL, md5:str=RAVDESS_MD5, progress:bool=True)->Path:
+                     url:str=RAVDESS_URL, # where the archive is
+                     md5:str=RAVDESS_MD5, # its checksum
+                     progress:bool=True, # show progress bars
+                    )->Path:
     "Fetch and unpack the RAVDESS speech clips into `root/ravdess`; return that folder."
     root = Path(root) if root is not None else data_root()
     folder = root/"ravdess"

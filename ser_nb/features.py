@@ -12,22 +12,25 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import platformdirs
 import scipy.fft
-from .data import AudioError, SerError, as_paths, atomic_write, file_digest, load_audio
+from fastcore.basics import eval_type, get_annotations_ex, patch
+from .data import AudioError, SerError, SILENCE_PEAK, as_paths, atomic_write, file_digest, load_audio, silence_reason
 
 # %% auto #0
-__all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'SILENCE_PEAK', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL',
-           'PITCH_NAMES', 'FEATURES_VERSION', 'FRAME_KINDS', 'mel_filters', 'chroma_filters', 'power_to_db',
-           'one_thread', 'check_clip', 'estimate_tuning', 'Clip', 'pitch_track', 'FeatureSet', 'spectral_descriptors',
+__all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL', 'PITCH_NAMES',
+           'FEATURES_VERSION', 'FRAME_KINDS', 'mel_filters', 'chroma_filters', 'power_to_db', 'one_thread',
+           'check_clip', 'Clip', 'patch_cached', 'estimate_tuning', 'pitch_track', 'FeatureSet', 'spectral_descriptors',
            'pitch_stats', 'FeatureError', 'check_features', 'feature_names', 'feature_dim', 'clip_features',
            'librosa_features', 'cache_dir_of', 'cache_key', 'run_jobs', 'extract', 'frame_features', 'frame_dim',
-           'extract_frames', 'pad_sequences']
+           'extract_frames', 'pad_sequences', 'SILENCE_PEAK']
 
-# %% ../nbs/02_features.ipynb #b634a3cd
+# %% ../nbs/02_features.ipynb #d0d2a432
 N_FFT, HOP_LENGTH = 2048, 512  # librosa's defaults, as in the original project
 MIN_FRAMES = 9                  # the shortest clip we analyse, in frames (librosa's delta needs 9)
-SILENCE_PEAK = 1e-4             # a clip whose peak is below this (-80 dBFS) is silent
+_all_ = ["SILENCE_PEAK"]        # defined beside `load_audio` in ser_nb.data; importable from here too
 
+# %% ../nbs/02_features.ipynb #9f5e1385
 @functools.lru_cache(maxsize=None)
 def _window(n_fft:int, win_length:int)->np.ndarray:
     import librosa
@@ -60,11 +63,13 @@ def _dct_matrix(n_mfcc:int, n_mels:int)->np.ndarray:
     m[0] /= np.sqrt(2)
     return m.astype(np.float32)
 
+# %% ../nbs/02_features.ipynb #111d0e8d
 def power_to_db(S:np.ndarray, amin:float=1e-10, top_db:float|None=80.)->np.ndarray:
     "`10 log10(S)`, floored at `top_db` below the maximum: librosa's `power_to_db` with `ref=1`."
     d = 10.*np.log10(np.maximum(amin, S))
     return d if top_db is None else np.maximum(d, d.max() - top_db)
 
+# %% ../nbs/02_features.ipynb #29a1fac1
 @functools.lru_cache(maxsize=None)
 def _pools():
     from threadpoolctl import ThreadpoolController
@@ -87,10 +92,96 @@ def check_clip(y:np.ndarray, # mono waveform
     need = (MIN_FRAMES - 1)*hop_length
     if len(y) < need:
         raise AudioError(f"{where}: too short to analyse ({len(y)/sr:.3f} s; need at least {need/sr:.2f} s)")
-    peak = float(np.abs(y).max())
-    if peak < SILENCE_PEAK:
-        raise AudioError(f"{where}: is silent (" + ("every sample is zero" if peak == 0 else f"peak {20*np.log10(peak):.0f} dBFS") + ")")
+    if (why := silence_reason(y)): raise AudioError(f"{where}: is silent ({why})")
     return y
+
+# %% ../nbs/02_features.ipynb #c7528ee3
+class Clip:
+    "One mono clip and its analysis, each step computed once on first use: one STFT feeds every spectral feature."
+    def __init__(self,
+                 y:np.ndarray, # mono waveform
+                 sr:int=16_000, # its sample rate
+                 n_fft:int=N_FFT, # FFT size
+                 hop_length:int=HOP_LENGTH, # samples between frames
+                 win_length:int|None=None, # Hann window length (zero-padded to `n_fft`); default `n_fft`
+                 n_mels:int=128, # mel bands
+                 n_mfcc:int=40, # MFCCs kept
+                 where:str="audio", # name used in error messages
+                ):
+        self.y = check_clip(y, sr, hop_length, where)
+        self.sr, self.n_fft, self.hop_length, self.n_mels, self.n_mfcc, self.where = sr, n_fft, hop_length, n_mels, n_mfcc, where
+        self.win_length = win_length or n_fft
+
+    def __repr__(self): return f"Clip({len(self.y)/self.sr:.2f} s at {self.sr} Hz, {self.n_frames} frames of {self.n_fft})"
+    @property
+    def n_frames(self)->int:
+        "Frames of the STFT: one every `hop_length` samples, plus one (frames are centred)."
+        return 1 + len(self.y)//self.hop_length
+    @functools.cached_property
+    def freqs(self)->np.ndarray:
+        "Centre frequency of each STFT bin, Hz."
+        return np.arange(1 + self.n_fft//2)*(self.sr/self.n_fft)
+
+# %% ../nbs/02_features.ipynb #dc402964
+def patch_cached(f:Callable)->Callable:
+    "Decorator: add `f` to the class of its `self` annotation as a `functools.cached_property`, like `fastcore.basics.patch`."
+    ann, glb, loc = get_annotations_ex(f)
+    cls = eval_type(next(iter(ann.values())), glb, loc)
+    p = functools.cached_property(f)
+    p.__set_name__(cls, f.__name__)
+    setattr(cls, f.__name__, p)
+    f.__qualname__ = f"{cls.__name__}.{f.__name__}"
+    return f
+
+# %% ../nbs/02_features.ipynb #ec191a8c
+@patch_cached
+def stft(self:Clip)->np.ndarray:
+    "Complex STFT `(1 + n_fft//2, frames)`, as `librosa.stft(y)` computes it."
+    yp = np.pad(self.y, self.n_fft//2)
+    frames = np.lib.stride_tricks.sliding_window_view(yp, self.n_fft)[::self.hop_length]
+    return scipy.fft.rfft(frames*_window(self.n_fft, self.win_length), axis=1).T  # scipy's float32 FFT: 6x numpy's
+
+@patch_cached
+def mag(self:Clip)->np.ndarray:
+    "Magnitude of `stft`."
+    return np.abs(self.stft)
+
+@patch_cached
+def power(self:Clip)->np.ndarray:
+    "Power of `stft`: `mag` squared."
+    return self.mag**2
+
+# %% ../nbs/02_features.ipynb #b94de63c
+def _show(M, sr=16_000, hop_length=HOP_LENGTH, y_axis=None, title="", ax=None, **kw):
+    "Plot a `(bins, frames)` matrix against time."
+    import librosa.display, matplotlib.pyplot as plt
+    ax = ax or plt.subplots()[1]
+    img = librosa.display.specshow(M, sr=sr, hop_length=hop_length, x_axis="time", y_axis=y_axis, ax=ax, **kw)
+    ax.set_title(title)
+    return img
+
+# %% ../nbs/02_features.ipynb #f281c17b
+@patch_cached
+def mel(self:Clip)->np.ndarray:
+    "Mel power spectrogram `(n_mels, frames)`: `librosa.feature.melspectrogram(y=y, sr=sr)`."
+    return np.asarray(_sparse_mel(self.sr, self.n_fft, self.n_mels) @ self.power)
+
+@patch_cached
+def logmel(self:Clip)->np.ndarray:
+    "`mel` in dB (`power_to_db`)."
+    return power_to_db(self.mel)
+
+# %% ../nbs/02_features.ipynb #e13861df
+@patch_cached
+def mfcc(self:Clip)->np.ndarray:
+    "MFCC `(n_mfcc, frames)`: `librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)`."
+    return _dct_matrix(self.n_mfcc, self.n_mels) @ self.logmel
+
+@patch_cached
+def mfcc_deltas(self:Clip)->tuple[np.ndarray, np.ndarray]:
+    "First and second time derivatives of `mfcc` (`librosa.feature.delta`, width 9)."
+    import librosa
+    return librosa.feature.delta(self.mfcc), librosa.feature.delta(self.mfcc, order=2)
 
 # %% ../nbs/02_features.ipynb #25219eb7
 def estimate_tuning(mag:np.ndarray, # magnitude spectrogram `(1 + n_fft//2, frames)`
@@ -130,89 +221,42 @@ def estimate_tuning(mag:np.ndarray, # magnitude spectrogram `(1 + n_fft//2, fram
     counts, edges = np.histogram(residual, np.linspace(-0.5, 0.5, int(np.ceil(1/resolution)) + 1))
     return float(edges[np.argmax(counts)])
 
-# %% ../nbs/02_features.ipynb #3c79f671
-class Clip:
-    "One mono clip and its analysis, each step computed once on first use: one STFT feeds every spectral feature."
-    def __init__(self,
-                 y:np.ndarray, # mono waveform
-                 sr:int=16_000, # its sample rate
-                 n_fft:int=N_FFT, # FFT size
-                 hop_length:int=HOP_LENGTH, # samples between frames
-                 win_length:int|None=None, # Hann window length (zero-padded to `n_fft`); default `n_fft`
-                 n_mels:int=128, # mel bands
-                 n_mfcc:int=40, # MFCCs kept
-                 where:str="audio", # name used in error messages
-                ):
-        self.y = check_clip(y, sr, hop_length, where)
-        self.sr, self.n_fft, self.hop_length, self.n_mels, self.n_mfcc, self.where = sr, n_fft, hop_length, n_mels, n_mfcc, where
-        self.win_length = win_length or n_fft
+# %% ../nbs/02_features.ipynb #6775db44
+@patch_cached
+def tuning(self:Clip)->float:
+    "Deviation of the clip's pitches from the A440 grid, in fractions of a semitone (`estimate_tuning`)."
+    return estimate_tuning(self.mag, self.sr)
 
-    def __repr__(self): return f"Clip({len(self.y)/self.sr:.2f} s at {self.sr} Hz, {self.n_frames} frames of {self.n_fft})"
-    @property
-    def n_frames(self)->int: return 1 + len(self.y)//self.hop_length
-    @functools.cached_property
-    def freqs(self)->np.ndarray: return np.arange(1 + self.n_fft//2)*(self.sr/self.n_fft)
+@patch
+def _chroma(self:Clip, mag:np.ndarray)->np.ndarray:
+    raw = chroma_filters(self.sr, self.n_fft, self.tuning) @ mag
+    norm = np.abs(raw).max(axis=0)
+    norm[norm < np.finfo(raw.dtype).tiny] = 1.
+    return raw/norm
 
-    @functools.cached_property
-    def stft(self)->np.ndarray:
-        "Complex STFT `(1 + n_fft//2, frames)`, as `librosa.stft(y)` computes it."
-        yp = np.pad(self.y, self.n_fft//2)
-        frames = np.lib.stride_tricks.sliding_window_view(yp, self.n_fft)[::self.hop_length]
-        return scipy.fft.rfft(frames*_window(self.n_fft, self.win_length), axis=1).T  # scipy's float32 FFT: 6x numpy's
-    @functools.cached_property
-    def mag(self)->np.ndarray: return np.abs(self.stft)
-    @functools.cached_property
-    def power(self)->np.ndarray: return self.mag**2
-    @functools.cached_property
-    def mel(self)->np.ndarray:
-        "Mel power spectrogram `(n_mels, frames)`: `librosa.feature.melspectrogram(y=y, sr=sr)`."
-        return np.asarray(_sparse_mel(self.sr, self.n_fft, self.n_mels) @ self.power)
-    @functools.cached_property
-    def logmel(self)->np.ndarray: return power_to_db(self.mel)
-    @functools.cached_property
-    def mfcc(self)->np.ndarray:
-        "MFCC `(n_mfcc, frames)`: `librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)`."
-        return _dct_matrix(self.n_mfcc, self.n_mels) @ self.logmel
-    @functools.cached_property
-    def tuning(self)->float: return estimate_tuning(self.mag, self.sr)
-    def _chroma(self, mag:np.ndarray)->np.ndarray:
-        raw = chroma_filters(self.sr, self.n_fft, self.tuning) @ mag
-        norm = np.abs(raw).max(axis=0)
-        norm[norm < np.finfo(raw.dtype).tiny] = 1.
-        return raw/norm
-    @functools.cached_property
-    def chroma(self)->np.ndarray:
-        "Chroma `(12, frames)` from the magnitude STFT: `librosa.feature.chroma_stft(S=mag, sr=sr)`."
-        return self._chroma(self.mag)
-    @functools.cached_property
-    def contrast(self)->np.ndarray:
-        "Spectral contrast `(7, frames)`: `librosa.feature.spectral_contrast(S=mag, sr=sr)`."
-        import librosa
-        return librosa.feature.spectral_contrast(S=self.mag, sr=self.sr, n_fft=self.n_fft)
-    @functools.cached_property
-    def harmonic(self)->np.ndarray:
-        "Harmonic part of `mag` by median-filtering HPSS (`librosa.decompose.hpss`)."
-        import librosa
-        return librosa.decompose.hpss(self.mag)[0]
-    @functools.cached_property
-    def tonnetz(self)->np.ndarray:
-        "Tonal centroids `(6, frames)` of the chroma of the harmonic part."
-        import librosa
-        return librosa.feature.tonnetz(chroma=self._chroma(self.harmonic), sr=self.sr)
-    @functools.cached_property
-    def mfcc_deltas(self)->tuple[np.ndarray, np.ndarray]:
-        "First and second time derivatives of `mfcc` (`librosa.feature.delta`, width 9)."
-        import librosa
-        return librosa.feature.delta(self.mfcc), librosa.feature.delta(self.mfcc, order=2)
+@patch_cached
+def chroma(self:Clip)->np.ndarray:
+    "Chroma `(12, frames)` from the magnitude STFT: `librosa.feature.chroma_stft(S=mag, sr=sr)`."
+    return self._chroma(self.mag)
 
-# %% ../nbs/02_features.ipynb #b94de63c
-def _show(M, sr=16_000, hop_length=HOP_LENGTH, y_axis=None, title="", ax=None, **kw):
-    "Plot a `(bins, frames)` matrix against time."
-    import librosa.display, matplotlib.pyplot as plt
-    ax = ax or plt.subplots()[1]
-    img = librosa.display.specshow(M, sr=sr, hop_length=hop_length, x_axis="time", y_axis=y_axis, ax=ax, **kw)
-    ax.set_title(title)
-    return img
+# %% ../nbs/02_features.ipynb #29ede317
+@patch_cached
+def contrast(self:Clip)->np.ndarray:
+    "Spectral contrast `(7, frames)`: `librosa.feature.spectral_contrast(S=mag, sr=sr)`."
+    import librosa
+    return librosa.feature.spectral_contrast(S=self.mag, sr=self.sr, n_fft=self.n_fft)
+
+@patch_cached
+def harmonic(self:Clip)->np.ndarray:
+    "Harmonic part of `mag` by median-filtering HPSS (`librosa.decompose.hpss`)."
+    import librosa
+    return librosa.decompose.hpss(self.mag)[0]
+
+@patch_cached
+def tonnetz(self:Clip)->np.ndarray:
+    "Tonal centroids `(6, frames)` of the chroma of the harmonic part."
+    import librosa
+    return librosa.feature.tonnetz(chroma=self._chroma(self.harmonic), sr=self.sr)
 
 # %% ../nbs/02_features.ipynb #7ddf3e8a
 def pitch_track(y:np.ndarray, # mono waveform
@@ -251,7 +295,7 @@ def pitch_track(y:np.ndarray, # mono waveform
     voiced = (aper < voicing) & (rms_db > rms_db.max() - floor_db) & (k < c.shape[1] - 1)
     return np.where(voiced, f0, np.nan).astype(np.float32), aper.astype(np.float32)
 
-# %% ../nbs/02_features.ipynb #252e8523
+# %% ../nbs/02_features.ipynb #e2527e20
 @dataclass(frozen=True)
 class FeatureSet:
     "A named utterance-level feature set: its dimension, column names and how to compute it from a `Clip`."
@@ -273,6 +317,7 @@ def _register(name, dim, doc, names):
 
 def _mean_std(M:np.ndarray)->np.ndarray: return np.concatenate([M.mean(axis=1), M.std(axis=1)])
 
+# %% ../nbs/02_features.ipynb #760b1eb1
 @_register("mfcc", 40, "mean of 40 MFCC (original)", [f"mfcc{i:02d}_mean" for i in range(40)])
 def _mfcc(c:Clip): return c.mfcc.mean(axis=1)
 
@@ -290,6 +335,7 @@ def _contrast(c:Clip): return c.contrast.mean(axis=1)
            [f"tonnetz_{a}_{x}" for a in ("fifth", "minor3", "major3") for x in ("x", "y")])
 def _tonnetz(c:Clip): return c.tonnetz.mean(axis=1)
 
+# %% ../nbs/02_features.ipynb #fc149359
 @_register("mfcc_stats", 240, "mean and std of 40 MFCC, deltas and delta-deltas",
            [f"{k}{i:02d}_{s}" for k in ("mfcc", "dmfcc", "ddmfcc") for s in ("mean", "std") for i in range(40)])
 def _mfcc_stats(c:Clip):
@@ -352,6 +398,8 @@ def _smile():
     try: import opensmile
     except ImportError:
         raise SerError("the 'egemaps' feature set needs the opensmile package: pip install 'ser_nb[opensmile]' (or pip install opensmile)") from None
+    import audobject.core.utils  # it names each object's package by scanning every installed distribution (1.5 s); opensmile's is opensmile
+    audobject.core.utils.PACKAGES_DISTRIBUTIONS.setdefault("opensmile", ["opensmile"])
     return opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals)
 
 @_register("egemaps", 88, "eGeMAPSv02 functionals (openSMILE)", lambda: list(_smile().feature_names))
@@ -400,15 +448,18 @@ def librosa_features(path:str|Path, # audio file
     mel = np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0)
     return np.concatenate([mfcc, chroma, mel]).astype(np.float32)
 
-# %% ../nbs/02_features.ipynb #af1c18e1
-FEATURES_VERSION = 1  # bump when the extraction code changes its output: every cache entry then misses
+# %% ../nbs/02_features.ipynb #c4a67b3a
+FEATURES_VERSION = 2  # bump when the extraction code changes its output: every cache entry then misses (2: constants are silence)
 
-def cache_dir_of(cache_dir:str|Path|bool|None=None)->Path|None:
-    "The cache folder: `cache_dir`, else `$SER_CACHE`, else `./features`; `None` when `cache_dir` is `False`."
+def cache_dir_of(cache_dir:str|Path|bool|None=None, # a folder; `None` or `True`: the default; `False`: no cache
+                )->Path|None: # an absolute folder, or `None` for no cache
+    "The feature cache folder: `cache_dir`, else `$SER_CACHE`, else the per-user cache folder; `None` when `cache_dir` is `False`."
     if cache_dir is False: return None
-    if cache_dir is None or cache_dir is True: cache_dir = os.environ.get("SER_CACHE") or "features"
+    if cache_dir is None or cache_dir is True:
+        cache_dir = os.environ.get("SER_CACHE") or Path(platformdirs.user_cache_dir("ser_nb", appauthor=False))/"features"
     return Path(cache_dir).expanduser().absolute()
 
+# %% ../nbs/02_features.ipynb #88d09aee
 def cache_key(path:str|Path, # audio file
               params:str, # canonical string of the extraction parameters
              )->str: # hex SHA-256
@@ -421,6 +472,7 @@ def _read_npz(f:Path)->dict:
         with np.load(f) as z: return {k: z[k] for k in z.files}
     except Exception: return {}
 
+# %% ../nbs/02_features.ipynb #019aaa60
 @dataclass(frozen=True)
 class _Job:
     "What to compute for each file; `params()` is the part of the cache key that is not the file."
@@ -438,6 +490,7 @@ class _Job:
         c = Clip(y, self.sr, where=where)
         return {n: np.asarray(FEATURES[n].compute(c), dtype=np.float32).ravel() for n in names}
 
+# %% ../nbs/02_features.ipynb #6b57df3f
 def _one(path:str, job:_Job, cache:Path|None)->dict:
     "The arrays `job.wanted` for one file, from the cache when there."
     if not os.path.isfile(path): raise AudioError(f"{path}: no such file")
@@ -456,6 +509,7 @@ def _one(path:str, job:_Job, cache:Path|None)->dict:
             except OSError: pass  # a read-only or full cache folder costs speed, not results
     return {n: have[n] for n in job.wanted}
 
+# %% ../nbs/02_features.ipynb #ddb4abdf
 def _run_chunk(items:list, job:_Job|dict, cache:Path|None, bar=None)->list:
     "`(index, arrays or None, error message or None)` for each `(index, path)` of `items`, BLAS limited to one thread."
     if isinstance(job, dict): job = _Job(**job)
@@ -467,36 +521,53 @@ def _run_chunk(items:list, job:_Job|dict, cache:Path|None, bar=None)->list:
             if bar is not None: bar.update(1)
     return out
 
-# %% ../nbs/02_features.ipynb #d3de0d0e
-def run_jobs(paths:list[str], job:_Job, n_jobs:int=-1, cache_dir=None, progress:bool=True,
-             chunk_size:int|None=None, desc:str="features")->tuple[list, dict]:
-    "Compute `job` for every path: (arrays per path or `None`, {index: error message})."
-    import joblib
-    from tqdm.auto import tqdm
+# %% ../nbs/02_features.ipynb #4b412d43
+def _open_cache(cache_dir=None)->Path|None:
+    "`cache_dir_of(cache_dir)`, created if missing; a `SerError` saying how to go without when it cannot be."
     cache = cache_dir_of(cache_dir)
     if cache is not None:
         try: cache.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise SerError(f"{cache}: cannot create the feature cache folder ({e.strerror or e}); pass cache_dir=False to go without") from None
-    n, items = len(paths), list(enumerate(paths))
+    return cache
+
+# %% ../nbs/02_features.ipynb #54348f36
+def _parallel_chunks(items:list, job:_Job, cache:Path|None, n_jobs:int, chunk_size:int|None, workers:int):
+    "Yield `_run_chunk`'s output for chunks of `items`, from joblib's workers (loky, Dask, ...), as they finish."
+    import joblib
+    cs = chunk_size or max(1, min(64, math.ceil(len(items)/(8*workers))))
+    from ser_nb import features  # the installed module's function and plain values pickle by reference, even from a notebook
+    spec = dict(job.__dict__)
+    tasks = (joblib.delayed(features._run_chunk)(items[i:i + cs], spec, cache) for i in range(0, len(items), cs))
+    try: par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError: par = joblib.Parallel(n_jobs=n_jobs)  # a backend that cannot stream results
+    yield from par(tasks)
+
+# %% ../nbs/02_features.ipynb #3551e070
+def run_jobs(paths:list[str], # audio files
+             job:_Job, # what to compute for each
+             n_jobs:int=-1, # joblib workers (-1: one per core, or the Dask cluster's threads)
+             cache_dir=None, # as `cache_dir_of`
+             progress:bool=True, # show a progress bar
+             chunk_size:int|None=None, # files per task; default: balanced over the workers
+             desc:str="features", # progress bar label
+            )->tuple[list, dict]: # arrays per path (`None` where it failed), {index: error message}
+    "Compute `job` for every path, in parallel and cached."
+    import joblib
+    from tqdm.auto import tqdm
+    cache, n, items = _open_cache(cache_dir), len(paths), list(enumerate(paths))
     results, failed = [None]*n, {}
+    def take(out):
+        for i, arrays, err in out:
+            if err is None: results[i] = arrays
+            else: failed[i] = err
     workers = joblib.effective_n_jobs(n_jobs)
     with tqdm(total=n, desc=desc, unit="file", disable=not progress, leave=False) as bar:
-        def take(out):
-            for i, arrays, err in out:
-                if err is None: results[i] = arrays
-                else: failed[i] = err
         if workers == 1 or n < 8: take(_run_chunk(items, job, cache, bar))
         else:
             # the first file in this process compiles (and caches) librosa's numba kernels once,
             # so that the workers load them instead of racing to write the same cache files
-            take(_run_chunk(items[:1], job, cache, bar)); items = items[1:]
-            cs = chunk_size or max(1, min(64, math.ceil(n/(8*workers))))
-            from ser_nb import features  # the installed module's function and plain values pickle by reference, even from a notebook
-            spec = dict(job.__dict__)
-            tasks = (joblib.delayed(features._run_chunk)(items[i:i + cs], spec, cache) for i in range(0, len(items), cs))
-            try: par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            except ValueError: par = joblib.Parallel(n_jobs=n_jobs)  # a backend that cannot stream results
-            for out in par(tasks):
+            take(_run_chunk(items[:1], job, cache, bar))
+            for out in _parallel_chunks(items[1:], job, cache, n_jobs, chunk_size, workers):
                 take(out); bar.update(len(out))
     return results, failed
 
@@ -511,7 +582,7 @@ def extract(paths_or_df, # audio paths, one path, or a corpus table with a `path
             features:str|Sequence[str]=DEFAULT_FEATURES, # names in `FEATURES`
             sr:int=16_000, # every file is resampled to this rate
             n_jobs:int=-1, # worker processes (joblib: -1 = one per core)
-            cache_dir:str|Path|bool|None=None, # default `$SER_CACHE` or ./features; False: no cache
+            cache_dir:str|Path|bool|None=None, # default `$SER_CACHE`, else the per-user cache folder; False: no cache
             progress:bool=True, # show a progress bar
             errors:str="raise", # "raise": stop at a bad file; "skip": NaN rows, and return `(X, failed)`
             trim:bool=False, # cut leading and trailing silence first (`load_audio`)

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+import soundfile as sf
+from fastcore.basics import patch
 
 from . import __version__
 from .data import DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, speaker_folds, speaker_key
 
 # %% auto #0
-__all__ = ['FAMILIES', 'CARD_FORMAT', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics', 'library_versions',
-           'describe_data', 'register', 'EmotionModel', 'read_card', 'verify_files', 'load', 'PriorModel',
-           'cross_validate', 'mean_std']
+__all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics',
+           'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel', 'duration_error', 'card_json',
+           'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -93,7 +94,7 @@ def _family(card:dict, folder:Path)->type:
         raise ModelError(f"{folder/'card.json'}: unknown model family {fam!r}; this installation knows {', '.join(sorted(FAMILIES)) or 'none'}")
     return FAMILIES[fam]
 
-# %% ../nbs/03_model.ipynb #87a010af
+# %% ../nbs/03_model.ipynb #3adc944d
 CARD_FORMAT = "ser_nb-model/1"
 
 class EmotionModel:
@@ -109,133 +110,14 @@ class EmotionModel:
 
     @property
     def emotions(self)->tuple: return self.labels
+    def __repr__(self): return f"{type(self).__name__}({self.name!r}, labels={list(self.labels)})"
 
-    # --- what a family implements -------------------------------------------------------------
-    def fit(self, train_df:pd.DataFrame): raise NotImplementedError
+    # what a family implements
+    def fit(self, train_df:pd.DataFrame)->EmotionModel: raise NotImplementedError
     def predict_proba(self, x)->np.ndarray: raise NotImplementedError
     def _save_weights(self, folder:Path): raise NotImplementedError
     @classmethod
-    def _load_weights(cls, folder:Path, card:dict)->"EmotionModel": raise NotImplementedError
-
-    # --- predictions ---------------------------------------------------------------------------
-    def predict(self, x):
-        "Labels for `x`; for one path, `(emotion, confidence)` as in the original project."
-        p = self.predict_proba(x)
-        labels = [self.labels[i] for i in p.argmax(1)]
-        return (labels[0], float(p[0].max())) if is_single(x) else labels
-
-    def predict_file(self, path)->tuple[str, float]:
-        "`(emotion, confidence)` for the clip at `path`."
-        return self.predict(os.fspath(path))
-
-    def predict_proba_each(self, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
-        "Probabilities per file, NaN rows for files that fail, and `{row: error}`; families override it to batch."
-        P, failed = np.full((len(paths), len(self.labels)), np.nan), {}
-        for i, p in enumerate(tqdm(paths, disable=not progress, leave=False)):
-            try: P[i] = self.predict_proba(p)[0]
-            except SerError as e: failed[i] = str(e)
-        return P, failed
-
-    def predict_records(self, paths, progress:bool=False):
-        "Yield one dict per file: path, emotion, confidence, probabilities; or path, error for a file that fails."
-        paths = as_paths(paths)
-        P, failed = self.predict_proba_each(paths, progress)
-        for i, (p, proba) in enumerate(zip(paths, P)):
-            if i in failed: yield {"path": p, "error": failed[i]}; continue
-            j = int(proba.argmax())
-            yield {"path": p, "emotion": self.labels[j], "confidence": float(proba[j]),
-                   "probabilities": {l: float(q) for l, q in zip(self.labels, proba)}}
-
-    def evaluate(self, test_df:pd.DataFrame, # a table with `path` and `emotion` (and `speaker` for speaker-adapted models)
-                 csv:str|Path|None=None, # the CSV it came from, recorded in the card
-                )->dict:
-        "Score the model on `test_df`: accuracy, uar, macro_f1, labels, confusion, n_test; kept for the card."
-        unknown = sorted(set(test_df.emotion) - set(self.labels))
-        if unknown: raise SerError(f"the test table has emotions the model does not know: {', '.join(unknown)} (model: {', '.join(self.labels)})")
-        m = metrics(list(test_df.emotion), self.predict(test_df), self.labels)
-        self.info["metrics"], self.info["test"] = m, describe_data(test_df, csv)
-        return m
-
-    # --- card, save, load ------------------------------------------------------------------------
-    def card(self)->dict:
-        "The model card: what this model is, what it was trained and tested on, and with what."
-        return {"format": CARD_FORMAT, "family": self.family, "module": type(self).__module__, "class": type(self).__name__,
-                "name": self.name, "labels": list(self.labels), "adaptation": self.adaptation,
-                "training": self.info.get("training"), "split": self.info.get("split"), "test": self.info.get("test"),
-                "metrics": self.info.get("metrics"), "versions": library_versions(),
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-    def save(self, folder:str|Path, # the model folder; replaced if it holds a model already
-            )->Path:
-        "Write the weights and `card.json` into `folder`, atomically."
-        folder = Path(folder)
-        if folder.exists() and not (folder/"card.json").is_file() and (not folder.is_dir() or any(folder.iterdir())):
-            raise ModelError(f"{folder}: exists and is not a model folder; refusing to overwrite it")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-        try:
-            self._save_weights(tmp)
-            card = {**self.card(), "files": {p.name: file_digest(p, "sha256") for p in sorted(tmp.iterdir()) if p.is_file()}}
-            (tmp/"card.json").write_text(json.dumps(card, indent=2, default=_jsonable))
-            old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-            if folder.exists(): os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return folder
-
-    @classmethod
-    def load(cls, folder:str|Path)->"EmotionModel":
-        "Load the model saved in `folder`, checking its card and the hashes of its files."
-        folder = Path(folder)
-        card = read_card(folder)
-        fam = _family(card, folder)
-        if not issubclass(fam, cls): raise ModelError(f"{folder/'card.json'}: a {card['family']!r} model, not a {cls.__name__}")
-        verify_files(folder, card)
-        model = fam._load_weights(folder, card)
-        model.info.update({k: card.get(k) for k in ("training", "split", "test", "metrics")})
-        model.card_ = card
-        return model
-
-    def __repr__(self): return f"{type(self).__name__}({self.name!r}, labels={list(self.labels)})"
-
-def _jsonable(o):
-    "JSON for numpy scalars and arrays, paths and tuples in cards."
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-# %% ../nbs/03_model.ipynb #96efb9f6
-def read_card(folder:str|Path)->dict:
-    "The parsed `card.json` of the model in `folder`."
-    folder = Path(folder)
-    if not folder.is_dir(): raise ModelError(f"{folder}: no such model folder")
-    path = folder/"card.json"
-    if not path.is_file(): raise ModelError(f"{path}: missing; {folder} is not a saved ser_nb model")
-    try: card = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise ModelError(f"{path}: not a ser_nb model card (expected format {CARD_FORMAT!r})")
-    return card
-
-def verify_files(folder:str|Path, card:dict):
-    "Check that every file listed in the card exists in `folder` with the recorded SHA-256."
-    folder, files = Path(folder), card.get("files")
-    if not isinstance(files, dict) or not files: raise ModelError(f"{folder/'card.json'}: lists no weights files")
-    for name, digest in files.items():
-        p = folder/name
-        if Path(name).name != name or name == "card.json": raise ModelError(f"{folder/'card.json'}: bad file name {name!r}")
-        if not p.is_file(): raise ModelError(f"{p}: missing (listed in card.json)")
-        if file_digest(p, "sha256") != digest:
-            raise TamperedModelError(f"{p}: SHA-256 does not match card.json; the file was changed after saving, refusing to load it")
-
-# %% ../nbs/03_model.ipynb #3af1dbc4
-def load(folder:str|Path)->EmotionModel:
-    "Load any saved model: read its card, pick its family, check its files."
-    return EmotionModel.load(folder)
+    def _load_weights(cls, folder:Path, card:dict)->EmotionModel: raise NotImplementedError
 
 # %% ../nbs/03_model.ipynb #68f853e3
 @register
@@ -262,6 +144,181 @@ class PriorModel(EmotionModel):
         m.prior_ = np.array(json.loads((folder/"prior.json").read_text()))
         return m
 
+# %% ../nbs/03_model.ipynb #dbc119df
+@patch
+def predict(self:EmotionModel, x, # one path, a list of paths, or a table with a `path` column
+           ): # `(emotion, confidence)` for one path, else a list of labels
+    "Labels for `x`; for one path, `(emotion, confidence)` as in the original project."
+    p = self.predict_proba(x)
+    labels = [self.labels[i] for i in p.argmax(1)]
+    return (labels[0], float(p[0].max())) if is_single(x) else labels
+
+# %% ../nbs/03_model.ipynb #822539fc
+@patch
+def predict_file(self:EmotionModel, path, # one audio file
+                )->tuple[str, float]: # (emotion, confidence)
+    "`(emotion, confidence)` for the clip at `path`."
+    return self.predict(os.fspath(path))
+
+# %% ../nbs/03_model.ipynb #eebc031c
+@patch
+def predict_proba_each(self:EmotionModel, paths:list[str], # audio files
+                       progress:bool=False, # show a progress bar
+                      )->tuple[np.ndarray, dict]: # (probabilities with NaN rows, `{row: error message}`)
+    "Probabilities per file, NaN rows for files that fail, and `{row: error}`; families override it to batch."
+    from tqdm.auto import tqdm
+    P, failed = np.full((len(paths), len(self.labels)), np.nan), {}
+    for i, p in enumerate(tqdm(paths, disable=not progress, leave=False)):
+        try: P[i] = self.predict_proba(p)[0]
+        except SerError as e: failed[i] = str(e)
+    return P, failed
+
+# %% ../nbs/03_model.ipynb #6af200d1
+MAX_DURATION = 60.  # seconds: longer files are refused by `predict_records` and `ser predict`, unread
+
+def duration_error(path:str, # an audio file
+                   max_duration:float|None=MAX_DURATION, # the limit in seconds; None: no limit
+                  )->str|None: # the error message, or None
+    "Why `path` is too long to predict in one piece, from its header alone; None if it is not (or the header is unreadable)."
+    if max_duration is None: return None
+    if not max_duration > 0: raise ValueError(f"max_duration must be a positive number of seconds or None, got {max_duration}")
+    try: seconds = sf.info(path).duration
+    except Exception: return None  # missing or unreadable: the family's reader says why
+    if seconds <= max_duration: return None
+    return (f"{path}: {seconds:.1f} s long, over the {max_duration:g} s limit; cut it into utterances, e.g. with "
+            f"`sox in.wav out.wav trim 0 30 : newfile : restart`, or raise the limit (ser predict --max-duration SECONDS)")
+
+# %% ../nbs/03_model.ipynb #7f5960ff
+@patch
+def predict_records(self:EmotionModel, paths, # files: one path, a list, or a table with a `path` column
+                    progress:bool=False, # show a progress bar
+                    max_duration:float|None=MAX_DURATION, # seconds; longer files get an error record (None: no limit)
+                   ): # yields one dict per file, in input order
+    "Yield one dict per file: path, emotion, confidence, probabilities; or path, error for a file that fails."
+    paths = as_paths(paths)
+    errors = {i: e for i, p in enumerate(paths) if (e := duration_error(p, max_duration))}
+    todo = [i for i in range(len(paths)) if i not in errors]
+    P, failed = self.predict_proba_each([paths[i] for i in todo], progress) if todo else (np.zeros((0, len(self.labels))), {})
+    errors.update({todo[k]: e for k, e in failed.items()})
+    proba = dict(zip(todo, P))
+    for i, p in enumerate(paths):
+        if i in errors: yield {"path": p, "error": errors[i]}; continue
+        j = int(proba[i].argmax())
+        yield {"path": p, "emotion": self.labels[j], "confidence": float(proba[i][j]),
+               "probabilities": {l: float(q) for l, q in zip(self.labels, proba[i])}}
+
+# %% ../nbs/03_model.ipynb #4b3669f1
+@patch
+def evaluate(self:EmotionModel, test_df:pd.DataFrame, # a table with `path` and `emotion` (and `speaker` for speaker-adapted models)
+             csv:str|Path|None=None, # the CSV it came from, recorded in the card
+            )->dict: # accuracy, uar, macro_f1, labels, confusion, n_test
+    "Score the model on `test_df`; the metrics are kept for the card."
+    unknown = sorted(set(test_df.emotion) - set(self.labels))
+    if unknown: raise SerError(f"the test table has emotions the model does not know: {', '.join(unknown)} (model: {', '.join(self.labels)})")
+    m = metrics(list(test_df.emotion), self.predict(test_df), self.labels)
+    self.info["metrics"], self.info["test"] = m, describe_data(test_df, csv)
+    return m
+
+# %% ../nbs/03_model.ipynb #e5a959c4
+@patch
+def card(self:EmotionModel)->dict:
+    "The model card: what this model is, what it was trained and tested on, and with what."
+    return {"format": CARD_FORMAT, "family": self.family, "module": type(self).__module__, "class": type(self).__name__,
+            "name": self.name, "labels": list(self.labels), "adaptation": self.adaptation,
+            "training": self.info.get("training"), "split": self.info.get("split"), "test": self.info.get("test"),
+            "metrics": self.info.get("metrics"), "versions": library_versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+# %% ../nbs/03_model.ipynb #97a4c871
+def _jsonable(o):
+    "JSON for numpy scalars and arrays, paths and tuples in cards."
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, Path): return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+def _unjsonable(v, where:str="card")->str|None:
+    "Where in `v` a value sits that JSON cannot hold, e.g. `card['params']['svm']` (a CalibratedClassifierCV); None if nowhere."
+    if isinstance(v, dict): items = ((f"{where}[{k!r}]", x) for k, x in v.items())
+    elif isinstance(v, (list, tuple)): items = ((f"{where}[{i}]", x) for i, x in enumerate(v))
+    else:
+        try: json.dumps(v, default=_jsonable); return None
+        except (TypeError, ValueError): return f"{where} ({type(v).__name__})"
+    return next(filter(None, (_unjsonable(x, w) for w, x in items)), None)
+
+def card_json(card:dict)->str:
+    "`card` as indented JSON; a `ModelError` naming the entry that JSON cannot hold."
+    try: return json.dumps(card, indent=2, default=_jsonable)
+    except (TypeError, ValueError) as e:
+        raise ModelError(f"cannot write the model card: {_unjsonable(card) or 'a value'} cannot be stored as JSON ({e})") from None
+
+# %% ../nbs/03_model.ipynb #6ce449c1
+@patch
+def save(self:EmotionModel, folder:str|Path, # the model folder; replaced if it holds a model already
+        )->Path:
+    "Write the weights and `card.json` into `folder`, atomically."
+    folder = Path(folder)
+    if folder.exists() and not (folder/"card.json").is_file() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ModelError(f"{folder}: exists and is not a model folder; refusing to overwrite it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        self._save_weights(tmp)
+        card = {**self.card(), "files": {p.name: file_digest(p, "sha256") for p in sorted(tmp.iterdir()) if p.is_file()}}
+        (tmp/"card.json").write_text(card_json(card))
+        old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+        if folder.exists(): os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+# %% ../nbs/03_model.ipynb #96efb9f6
+def read_card(folder:str|Path)->dict:
+    "The parsed `card.json` of the model in `folder`."
+    folder = Path(folder)
+    if not folder.is_dir(): raise ModelError(f"{folder}: no such model folder")
+    path = folder/"card.json"
+    if not path.is_file(): raise ModelError(f"{path}: missing; {folder} is not a saved ser_nb model")
+    try: card = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelError(f"{path}: not a ser_nb model card (expected format {CARD_FORMAT!r})")
+    return card
+
+def verify_files(folder:str|Path, card:dict):
+    "Check that every file listed in the card exists in `folder` with the recorded SHA-256."
+    folder, files = Path(folder), card.get("files")
+    if not isinstance(files, dict) or not files: raise ModelError(f"{folder/'card.json'}: lists no weights files")
+    for name, digest in files.items():
+        p = folder/name
+        if Path(name).name != name or name == "card.json": raise ModelError(f"{folder/'card.json'}: bad file name {name!r}")
+        if not p.is_file(): raise ModelError(f"{p}: missing (listed in card.json)")
+        if file_digest(p, "sha256") != digest:
+            raise TamperedModelError(f"{p}: SHA-256 does not match card.json; the file was changed after saving, refusing to load it")
+
+# %% ../nbs/03_model.ipynb #2e01470f
+@patch(cls_method=True)
+def load(cls:EmotionModel, folder:str|Path, # a folder written by `save`
+        )->EmotionModel:
+    "Load the model saved in `folder`, checking its card and the hashes of its files."
+    folder = Path(folder)
+    card = read_card(folder)
+    fam = _family(card, folder)
+    if not issubclass(fam, cls): raise ModelError(f"{folder/'card.json'}: a {card['family']!r} model, not a {cls.__name__}")
+    verify_files(folder, card)
+    model = fam._load_weights(folder, card)
+    model.info.update({k: card.get(k) for k in ("training", "split", "test", "metrics")})
+    model.card_ = card
+    return model
+
+# %% ../nbs/03_model.ipynb #3af1dbc4
+def load(folder:str|Path)->EmotionModel:
+    "Load any saved model: read its card, pick its family, check its files."
+    return EmotionModel.load(folder)
+
 # %% ../nbs/03_model.ipynb #3a36d66a
 METRICS = ("accuracy", "uar", "macro_f1")
 
@@ -271,6 +328,7 @@ def cross_validate(make_model, # `make_model()` -> a new, unfitted EmotionModel
                    progress:bool=True, # show a progress bar over folds
                   )->tuple[pd.DataFrame, pd.DataFrame]: # (one row per fold, mean and std of the metrics)
     "Fit and evaluate a fresh model per fold; the per-fold metrics and their mean and std."
+    from tqdm.auto import tqdm
     df = df.reset_index(drop=True)
     folds = speaker_folds(df) if folds is None else np.asarray(folds)
     if len(folds) != len(df): raise ValueError(f"{len(folds)} fold ids for {len(df)} rows")

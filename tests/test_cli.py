@@ -57,3 +57,24 @@ def test_prepare_urdu_folder(tmp_path):
     r = ser("prepare", "folder", DATA/"urdu", "--out", tmp_path)
     assert r.returncode == 0, r.stderr
     assert sum(len(pd.read_csv(p)) for p in tmp_path.glob("*_urdu_4class.csv")) == 400
+
+@pytest.mark.parametrize("argv", [["--help"], ["prepare", "--help"], ["download", "--help"]])
+def test_help_imports_no_model_library(argv):
+    "Only the subcommand being run declares its flags, so `ser --help` and `ser prepare` never import scikit-learn or torch."
+    code = ("import sys\nfrom ser_nb.cli import main\ntry: main(sys.argv[1:])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('sklearn', 'torch', 'librosa', 'opensmile', 'ser_nb.classical') if m in sys.modules), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert r.stderr.strip().splitlines()[-1] == "[]", r.stderr
+
+def test_train_help_names_every_model_and_the_defaults():
+    from ser_nb.classical import MODELS, RICH_FEATURES
+    r = ser("train", "--help")
+    flat = " ".join(r.stdout.split())
+    assert r.returncode == 0 and "{" + ",".join(MODELS) + "}" in flat
+    assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in flat and "--trim, --no-trim" in flat and "--original" in flat
+
+def test_check_json_keeps_non_ascii(tmp_path):
+    root = tmp_path/"données_😀"
+    root.mkdir()
+    r = subprocess.run([*SER, "check", "--json"], capture_output=True, text=True, encoding="utf-8", env={**os.environ, "SER_DATA": str(root)})
+    assert r.returncode == 0 and "données_😀" in r.stdout and json.loads(r.stdout)["data_root"].startswith(str(root))

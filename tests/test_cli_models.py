@@ -4,14 +4,16 @@ from pathlib import Path
 
 import numpy as np, pandas as pd, pytest, soundfile as sf
 
+from ser_nb.classical import MODELS, RICH_FEATURES
 from ser_nb.data import make_toy_corpus
+from ser_nb.features import feature_dim
 
 SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
 DATA = Path(os.environ.get("SER_DATA", "data"))
 
 def ser(*args, cache):
     env = {**os.environ, "SER_CACHE": str(cache)}
-    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, encoding="utf-8", env=env, timeout=600)
 
 def one_line_error(r, code=2):
     assert r.returncode == code, (r.stdout, r.stderr)
@@ -20,7 +22,7 @@ def one_line_error(r, code=2):
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    "A generated RAVDESS-like tree (6 speakers x 4 emotions x 2 clips), its CSVs, and an SVM trained on them."
+    "A generated RAVDESS-like tree (6 speakers x 4 emotions x 2 clips), its CSVs, and an SVM trained on them with the default recipe."
     d = tmp_path_factory.mktemp("toy")
     root = make_toy_corpus(d/"ravdess", "ravdess", n_speakers=6, per_emotion=2)
     r = ser("prepare", "ravdess", root, "--out", d/"csv", cache=d/"cache")
@@ -72,7 +74,9 @@ def test_info(toy):
     assert out.returncode == 0 and "emotions: sad, neutral, happy, angry" in out.stdout and "SHA-256 verified" in out.stdout
     card = json.loads(ser("info", d/"models/svm", "--json", cache=d/"cache").stdout)
     assert card["family"] == "classical" and card["metrics"]["uar"] == r["uar"] and card["split"]["kind"] == "speaker-independent"
-    assert {"ser_nb", "sklearn", "numpy", "python", "skops"} <= set(card["versions"]) and card["features"]["dim"] == 180
+    assert {"ser_nb", "sklearn", "numpy", "python", "skops"} <= set(card["versions"])
+    assert card["features"]["names"] == list(RICH_FEATURES) and card["features"]["trim"] is True  # the recipe, not the original 180
+    assert card["features"]["dim"] == feature_dim(RICH_FEATURES)
 
 def test_tampered_and_missing_models_are_refused(toy, tmp_path):
     d, root, _ = toy
@@ -109,3 +113,93 @@ def test_real_ravdess_clips(tmp_path):
     clip = rav[actor == 6].path.iloc[0]
     p = json.loads(ser("predict", tmp_path/"svm", clip, "--json", cache=tmp_path/"cache").stdout)
     assert p["path"] == clip and p["emotion"] in ("sad", "neutral", "happy", "angry")
+
+
+def train_predict_info(d, root, name, *flags, out=None):
+    "`ser train NAME FLAGS --json` on the toy CSVs, then `ser predict` (JSON lines) on 4 clips and `ser info --json`: (train result, records, card)."
+    out = out or d/"models"/f"every-{name}"
+    r = ser("train", name, "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv",
+            "--out", out, *flags, "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    clips = sorted((root/"Actor_01").iterdir())[:4]
+    p = ser("predict", out, *clips, "--json", cache=d/"cache")
+    assert p.returncode == 0, p.stdout + p.stderr
+    recs = [json.loads(l) for l in p.stdout.strip().splitlines()]
+    i = ser("info", out, "--json", cache=d/"cache")
+    assert i.returncode == 0, i.stderr
+    return res, recs, json.loads(i.stdout)
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_trains_predicts_and_shows_its_card(toy, name):
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, name)
+    assert res["n_train"] + res["n_test"] == 48 and res["out"] == str(d/"models"/f"every-{name}")
+    assert len(recs) == 4 and all(r["emotion"] in r["probabilities"] and abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in recs)
+    assert card["family"] == "classical" and card["metrics"]["uar"] == res["uar"]
+    assert card["features"]["names"] == list(RICH_FEATURES) and card["features"]["trim"] is True
+
+def test_speaker_adapted_lr(toy):
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, "lr", "--speaker-adapted", out=d/"models/lr-speaker")
+    assert card["family"] == "classical_speaker" and card["adaptation"] == "speaker" and len(recs) == 4
+    assert "several clips per speaker" in ser("info", d/"models/lr-speaker", cache=d/"cache").stdout
+
+def test_recommended_ensemble_command(toy):
+    "The exact `ser train ens` command the classical chapter recommends."
+    d, root, _ = toy
+    params = '{"svm": {"C": 10, "gamma": 0.0003}, "mlp": {"hidden_layer_sizes": [128], "alpha": 1}, "lr": {"C": 0.03}}'
+    res, recs, card = train_predict_info(d, root, "ens", "--features", "mfcc_stats", "spectral_stats", "pitch", "egemaps", "--trim",
+                                         "--params", params, out=d/"models/ens-recommended")
+    assert card["params"]["svm"] == {"C": 10, "gamma": 0.0003} and card["params"]["lr"] == {"C": 0.03}
+    assert len(recs) == 4 and card["features"]["trim"] is True
+
+def test_original_flag(toy):
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, "svm", "--original", out=d/"models/svm-original")
+    assert card["features"]["names"] == ["mfcc", "chroma", "mel"] and card["features"]["dim"] == 180 and card["features"]["trim"] is False
+    r = ser("train", "svm", "--train-csv", "a.csv", "--test-csv", "b.csv", "--out", d/"m", "--original", "--features", "mfcc", cache=d/"cache")
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
+
+def test_no_trim_and_features_override_the_recipe(toy):
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, "lr", "--features", "mfcc_stats", "--no-trim", out=d/"models/lr-plain")
+    assert card["features"]["names"] == ["mfcc_stats"] and card["features"]["trim"] is False
+
+def test_json_keeps_non_ascii_paths(toy, tmp_path):
+    d, root, _ = toy
+    clip = tmp_path/"grüße_😀.wav"
+    shutil.copy(next((root/"Actor_01").iterdir()), clip)
+    r = ser("predict", d/"models/svm", clip, "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    assert "grüße_😀.wav" in r.stdout and "\\u" not in r.stdout and json.loads(r.stdout)["path"] == str(clip)
+
+def test_max_duration_is_checked(toy, tmp_path):
+    d, root, _ = toy
+    sf.write(tmp_path/"long.wav", np.zeros(70*16_000, dtype=np.int16), 16_000)
+    r = ser("predict", d/"models/svm", tmp_path/"long.wav", "--json", cache=d/"cache")
+    assert r.returncode == 1 and "70.0 s long, over the 60 s limit" in json.loads(r.stdout)["error"]
+    r = ser("predict", d/"models/svm", tmp_path/"long.wav", "--json", "--max-duration", "80", cache=d/"cache")
+    assert "silent" in json.loads(r.stdout)["error"]  # read this time: the file's own problem shows
+    for bad in ("0", "-5", "nan", "inf", "none"):
+        r = ser("predict", d/"models/svm", tmp_path/"long.wav", "--max-duration", bad, cache=d/"cache")
+        assert r.returncode == 2 and "expected a positive number of seconds" in r.stderr, bad
+
+def test_one_hour_wav_is_refused_in_bounded_memory(toy, tmp_path):
+    "A one-hour 16 kHz WAV (115 MB) is refused from its header: exit code 1, an error record, and a small peak RSS."
+    d, root, _ = toy
+    long = tmp_path/"long.wav"
+    block = (1000*np.sin(np.arange(16_000*60)/7)).astype(np.int16)  # one minute
+    with sf.SoundFile(long, "w", 16_000, 1, "PCM_16") as f:
+        for _ in range(60): f.write(block)
+    assert sf.info(long).duration == 3600 and long.stat().st_size > 115e6
+    wrap = ("import json, resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True, encoding='utf-8'); "
+            "print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+    env = {**os.environ, "SER_CACHE": str(d/"cache")}
+    w = subprocess.run([sys.executable, "-c", wrap, *SER, "predict", str(d/"models/svm"), str(long), "--json"],
+                       capture_output=True, text=True, encoding="utf-8", env=env, timeout=600)
+    res = json.loads(w.stdout)
+    assert res["rc"] == 1, res
+    rec = json.loads(res["out"])
+    assert rec["path"] == str(long) and "3600.0 s long, over the 60 s limit" in rec["error"] and "sox" in rec["error"]
+    assert res["rss_kb"] < 1.5*2**20, f"peak RSS {res['rss_kb']/1024:.0f} MB"

@@ -1,8 +1,9 @@
 "Data layer on generated corpora: every layout, every kind of bad file, splits and CSVs."
 import numpy as np, pandas as pd, pytest, soundfile as sf
 
-from ser_nb.data import (AudioError, CorpusError, DEFAULT_EMOTIONS, load_audio, make_toy_corpus, prepare, read_corpus,
-                         read_split_csv, scan_audio, speaker_folds, speaker_key, split_random, split_speakers)
+from ser_nb.data import (AudioError, CorpusError, DEFAULT_EMOTIONS, canonical_emotion, load_audio, make_toy_corpus, prepare,
+                         read_corpus, read_csv_corpus, read_folder, read_split_csv, resample, scan_audio, select_emotions,
+                         silence_reason, speaker_folds, speaker_key, split_random, split_speakers)
 
 FIVE = ("sad", "neutral", "happy", "angry", "surprised")
 
@@ -65,3 +66,45 @@ def test_prepare_writes_csvs(tmp_path):
     assert len(back) == 16 and set(back.emotion) == {"surprised", "angry"}
     assert read_split_csv(r.train_csv).speaker.nunique() == 1  # two speakers: one each side
     assert not list((tmp_path/"csv").glob(".*"))  # no temporary files left
+
+
+def test_one_emotion_normaliser(tmp_path):
+    "Every reader and `select_emotions` accept the spellings `canonical_emotion` accepts, 'Pleasant Surprise' included."
+    assert canonical_emotion("Pleasant Surprise") == canonical_emotion("pleasant-surprised") == canonical_emotion("ps") == "surprised"
+    with pytest.raises(ValueError, match="unknown emotion"): canonical_emotion("Very Excited")
+    assert canonical_emotion("Very Excited", strict=False) == "very_excited"
+    tess = read_corpus("tess", make_toy_corpus(tmp_path/"tess", "tess", emotions=FIVE))
+    assert select_emotions(tess, ["Pleasant Surprise"]).emotion.tolist() == ["surprised"]*4
+    assert len(select_emotions(tess, ["PS", "Anger"])) == 8
+    hindi = make_toy_corpus(tmp_path/"hindi", "hindi", per_emotion=1, emotions=("sad", "surprised"))
+    (hindi/"surprised").rename(hindi/"Pleasant Surprise")
+    assert sorted(read_folder(hindi).emotion) == ["sad"]*4 + ["surprised"]*4
+    pd.DataFrame({"path": ["a.wav", "b.wav", "c.wav"], "emotion": ["Pleasant Surprise", "Very Excited", "very-excited"],
+                  "speaker": ["x", "y", "z"]}).to_csv(tmp_path/"c.csv", index=False)
+    custom = read_csv_corpus(tmp_path/"c.csv")
+    assert custom.emotion.tolist() == ["surprised", "very_excited", "very_excited"]
+    assert len(select_emotions(custom, ["very excited"])) == 2
+
+
+def test_constant_audio_is_silence(tmp_path):
+    "A DC signal has no AC energy: silent for trimming, at any rate; a tone on a DC offset is not."
+    t = np.arange(48_000)/48_000
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path/"dc.wav", np.full(16_000, 0.5, dtype=np.float32), 16_000)
+    sf.write(tmp_path/"dc48.wav", np.full(48_000, 0.5, dtype=np.float32), 48_000)
+    sf.write(tmp_path/"dc_noise48.wav", (0.5 + 1e-6*rng.standard_normal(48_000)).astype(np.float32), 48_000, subtype="FLOAT")
+    sf.write(tmp_path/"tone_dc48.wav", (0.3 + 0.2*np.sin(2*np.pi*220*t)).astype(np.float32), 48_000)
+    for name in ("dc.wav", "dc48.wav", "dc_noise48.wav"):
+        with pytest.raises(AudioError, match=rf"{name}: is silent \(a constant signal, no AC energy\)"): load_audio(tmp_path/name, trim=True)
+        assert silence_reason(load_audio(tmp_path/name)) == "a constant signal, no AC energy"
+    assert np.unique(load_audio(tmp_path/"dc48.wav")).tolist() == [0.5]  # resampling keeps a constant constant
+    assert silence_reason(load_audio(tmp_path/"tone_dc48.wav")) is None
+    assert len(load_audio(tmp_path/"tone_dc48.wav", trim=True)) > 15_000
+    assert silence_reason(np.zeros(10)) == "every sample is zero" and silence_reason(np.full(10, 1e-6)) == "peak -120 dBFS"
+    y = (0.1*np.sin(2*np.pi*440*t)).astype(np.float32)
+    assert np.array_equal(resample(y, 48_000, 16_000), load_audio(_write(tmp_path/"tone.wav", y, 48_000)))
+
+
+def _write(path, y, sr):
+    sf.write(path, y, sr, subtype="FLOAT")
+    return path

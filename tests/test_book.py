@@ -1,0 +1,53 @@
+"""The book's shape: chapters in dependency order, openings as the style guide asks, code cells a reader can take in."""
+import json, re
+from pathlib import Path
+
+import pytest
+
+from conftest import NBS
+
+CHAPTERS = sorted(NBS.glob("[0-9]*.ipynb"))
+MAX_LINES = 45  # "no code cell much over 40 lines"
+
+
+def cells(nb: Path) -> list[dict]:
+    return json.loads(nb.read_text(encoding="utf-8"))["cells"]
+
+
+def source(c: dict) -> str:
+    return "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+
+
+def module_of(nb: Path) -> str | None:
+    m = re.search(r"#\|\s*default_exp\s+(\S+)", "\n".join(source(c) for c in cells(nb) if c["cell_type"] == "code"))
+    return m.group(1) if m else None
+
+
+def test_chapters_use_only_earlier_chapters():
+    "Every `ser_nb.X` a chapter imports (even lazily, inside a function) is exported by that chapter or an earlier one."
+    defined, late = {}, []
+    for i, nb in enumerate(CHAPTERS):
+        if (mod := module_of(nb)): defined[mod] = i
+    for i, nb in enumerate(CHAPTERS):
+        code = "\n".join(source(c) for c in cells(nb) if c["cell_type"] == "code")
+        for used in set(re.findall(r"(?:from|import)\s+ser_nb\.(\w+)", code)):
+            if used in defined and defined[used] > i: late.append(f"{nb.name} imports ser_nb.{used} ({CHAPTERS[defined[used]].name})")
+    assert not late, "chapters must read front to back: " + "; ".join(late)
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.name)
+def test_opening(nb):
+    "A chapter opens with `# Title` and a `> summary`, then `#| default_exp`."
+    cs = cells(nb)
+    head = source(cs[0]).strip().splitlines()
+    assert cs[0]["cell_type"] == "markdown" and head[0].startswith("# "), f"{nb.name}: the first cell is not '# Title'"
+    assert any(l.startswith("> ") for l in head[1:]), f"{nb.name}: no '> one-line summary' under the title"
+    assert cs[1]["cell_type"] == "code" and source(cs[1]).strip().startswith("#| default_exp"), f"{nb.name}: cell 2 is not #| default_exp"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.name)
+def test_code_cells_are_short(nb):
+    "One idea per cell: no code cell over MAX_LINES lines."
+    long = [f"cell {i} ({n} lines)" for i, c in enumerate(cells(nb))
+            if c["cell_type"] == "code" and (n := len(source(c).splitlines())) > MAX_LINES]
+    assert not long, f"{nb.name}: code cells over {MAX_LINES} lines: {', '.join(long)}"

@@ -1,0 +1,42 @@
+"""The README's main job, run as written: the `ser` commands of its first shell block, in a fresh folder, on the
+corpora in $SER_DATA; then the saved model is loaded from Python and used."""
+import os, re, shlex, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
+
+
+def main_job() -> list[str]:
+    "The `ser ...` commands of the README's first ```sh block, in order (the venv and pip steps left out)."
+    block = re.search(r"```sh\n(.*?)```", (ROOT/"README.md").read_text(), re.S).group(1)
+    chain = re.sub(r"\\\n\s*", " ", block.split("# 2.")[0])
+    cmds = [c.strip() for line in chain.splitlines() if not line.lstrip().startswith("#") for c in line.split("&&")]
+    return [c for c in cmds if c.startswith(".venv/bin/ser ")]
+
+
+def test_the_readme_names_the_main_job():
+    assert [shlex.split(c)[1] for c in main_job()] == ["download", "prepare", "train", "predict", "info"]
+
+
+@pytest.mark.skipif(not (DATA/"ravdess").is_dir(), reason="needs $SER_DATA/ravdess (real RAVDESS clips)")
+def test_main_job_runs_as_written(tmp_path):
+    ser = str(Path(sys.executable).parent/"ser")
+    env = {**os.environ, "SER_DATA": str(DATA)}
+    out = {}
+    for cmd in main_job():
+        argv = [os.path.expandvars(a.replace("$SER_DATA", str(DATA))) for a in shlex.split(cmd)]
+        r = subprocess.run([ser, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, f"{cmd}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+        out[argv[1]] = r.stdout
+    assert "Wrote data/csv/train_ravdess_4class.csv" in out["prepare"]
+    assert "Saved models/svm" in out["train"]
+    assert len(out["predict"].strip().splitlines()) == 4
+    assert "SHA-256 verified" in out["info"] and "mfcc_stats" in out["info"]
+    from ser_nb.model import load
+    model = load(tmp_path/"models/svm")
+    emotion, confidence = model.predict(str(sorted((DATA/"ravdess/Actor_01").iterdir())[0]))
+    assert emotion in model.labels and 0 < confidence <= 1
+    assert not (tmp_path/"features").exists(), "the feature cache must not land in the working directory"
