@@ -75,14 +75,17 @@ def make_pipeline(model="svm", # a name in `MODELS` or an unfitted scikit-learn 
     return Pipeline([("scale", StandardScaler()), ("clf", clf)])
 
 # %% ../nbs/04_classical.ipynb #84ac33ee
+_ADAPTERS = ("sklearn.externals.array_api_compat.torch", "sklearn.externals.array_api_compat.dask")  # array-API adapters of libraries we do not use
+
 def _skops():
-    "`skops.io`, imported without importing PyTorch (see above)."
-    name = "sklearn.externals.array_api_compat.torch"
-    if "skops.io" not in sys.modules and "torch" not in sys.modules and name not in sys.modules:
-        stub = sys.modules[name] = types.ModuleType(name)
+    "`skops.io`, imported without importing PyTorch or Dask (see above)."
+    if "skops.io" not in sys.modules:
+        stubs = {n: types.ModuleType(n) for n in _ADAPTERS if n not in sys.modules and n.rsplit(".", 1)[1] not in sys.modules}
+        sys.modules.update(stubs)
         try: import skops.io
         finally:
-            if sys.modules.get(name) is stub: del sys.modules[name]
+            for n, stub in stubs.items():
+                if sys.modules.get(n) is stub: del sys.modules[n]
     import skops.io
     return skops.io
 
