@@ -20,29 +20,40 @@ from .data import AudioError, SerError, SILENCE_PEAK, as_paths, atomic_write, fi
 # %% auto #0
 __all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL', 'PITCH_NAMES',
            'FEATURES_VERSION', 'FRAME_KINDS', 'mel_filters', 'chroma_filters', 'power_to_db', 'one_thread',
-           'check_clip', 'Clip', 'patch_cached', 'estimate_tuning', 'pitch_track', 'FeatureSet', 'spectral_descriptors',
-           'pitch_stats', 'FeatureError', 'check_features', 'feature_names', 'feature_dim', 'clip_features',
-           'librosa_features', 'cache_dir_of', 'cache_key', 'run_jobs', 'extract', 'frame_features', 'frame_dim',
-           'extract_frames', 'pad_sequences', 'SILENCE_PEAK']
+           'check_clip', 'Clip', 'patch_cached', 'delta', 'estimate_tuning', 'pitch_track', 'FeatureSet',
+           'spectral_descriptors', 'pitch_stats', 'FeatureError', 'check_features', 'feature_names', 'feature_dim',
+           'clip_features', 'librosa_features', 'cache_dir_of', 'cache_key', 'run_jobs', 'extract', 'frame_features',
+           'frame_dim', 'extract_frames', 'pad_sequences', 'SILENCE_PEAK']
 
 # %% ../nbs/02_features.ipynb #d0d2a432
 N_FFT, HOP_LENGTH = 2048, 512  # librosa's defaults, as in the original project
 MIN_FRAMES = 9                  # the shortest clip we analyse, in frames (librosa's delta needs 9)
 _all_ = ["SILENCE_PEAK"]        # defined beside `load_audio` in ser_nb.data; importable from here too
 
-# %% ../nbs/02_features.ipynb #9f5e1385
+# %% ../nbs/02_features.ipynb #ab72c50b
 @functools.lru_cache(maxsize=None)
 def _window(n_fft:int, win_length:int)->np.ndarray:
-    import librosa
-    w = librosa.filters.get_window("hann", win_length, fftbins=True)
-    return librosa.util.pad_center(w, size=n_fft).astype(np.float32)
+    "Periodic Hann window of `win_length`, zero-padded on both sides to `n_fft`: librosa's STFT window."
+    w = 0.5 - 0.5*np.cos(2*np.pi*np.arange(win_length)/win_length)
+    left = (n_fft - win_length)//2
+    return np.pad(w, (left, n_fft - win_length - left)).astype(np.float32)
+
+_LOGSTEP = np.log(6.4)/27.  # Slaney's mel scale: 200/3 Hz per mel up to 1 kHz (15 mels), then logarithmic
+
+def _hz_to_mel(f): f = np.asarray(f, dtype=np.float64); return np.where(f >= 1000., 15. + np.log(np.maximum(f, 1e-10)/1000.)/_LOGSTEP, f/(200./3))
+def _mel_to_hz(m): m = np.asarray(m, dtype=np.float64); return np.where(m >= 15., 1000.*np.exp(_LOGSTEP*(m - 15.)), m*(200./3))
 
 @functools.lru_cache(maxsize=None)
 def mel_filters(sr:int, n_fft:int, n_mels:int=128)->np.ndarray:
     "librosa's (Slaney) mel filter bank, `(n_mels, 1 + n_fft//2)`, built once per process."
-    import librosa
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    fft_f = np.fft.rfftfreq(n_fft, 1./sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.), _hz_to_mel(sr/2), n_mels + 2))  # edges of the triangles, Hz
+    ramps = np.subtract.outer(mel_f, fft_f)
+    lower, upper = -ramps[:-2]/np.diff(mel_f)[:-1, None], ramps[2:]/np.diff(mel_f)[1:, None]
+    w = np.maximum(0, np.minimum(lower, upper))*(2./(mel_f[2:] - mel_f[:-2]))[:, None]  # each triangle of area 1
+    return w.astype(np.float32)
 
+# %% ../nbs/02_features.ipynb #9f5e1385
 @functools.lru_cache(maxsize=None)
 def _sparse_mel(sr:int, n_fft:int, n_mels:int=128):
     "`mel_filters` as a sparse matrix: each triangle covers a few bins, so 98% of the dense matrix is zeros."
@@ -171,6 +182,23 @@ def logmel(self:Clip)->np.ndarray:
     "`mel` in dB (`power_to_db`)."
     return power_to_db(self.mel)
 
+# %% ../nbs/02_features.ipynb #aca01480
+def delta(M:np.ndarray, # features `(..., frames)`
+          order:int=1, # 1: slope, 2: curvature
+          width:int=9, # frames in each fit (odd)
+         )->np.ndarray: # same shape and dtype as `M`
+    "`librosa.feature.delta(M, width=width, order=order)`: a Savitzky-Golay derivative over time, edges by polynomial fit."
+    M = np.asarray(M)
+    h, T = width//2, M.shape[-1]
+    coef = np.linalg.pinv(np.vander(np.arange(-h, h + 1.), order + 1, increasing=True))[order]*math.factorial(order)
+    out = np.empty(M.shape, dtype=np.float64)
+    out[..., h:T - h] = np.lib.stride_tricks.sliding_window_view(M, width, axis=-1) @ coef
+    P, x = np.polynomial.polynomial, np.arange(width, dtype=np.float64)
+    for start, at in ((0, np.arange(h)), (T - width, np.arange(width - h, width))):
+        fit = P.polyder(P.polyfit(x, M[..., start:start + width].reshape(-1, width).T, order), order)
+        out[..., at + start] = P.polyval(at, fit).reshape(*M.shape[:-1], h)
+    return out.astype(M.dtype)
+
 # %% ../nbs/02_features.ipynb #e13861df
 @patch_cached
 def mfcc(self:Clip)->np.ndarray:
@@ -179,9 +207,8 @@ def mfcc(self:Clip)->np.ndarray:
 
 @patch_cached
 def mfcc_deltas(self:Clip)->tuple[np.ndarray, np.ndarray]:
-    "First and second time derivatives of `mfcc` (`librosa.feature.delta`, width 9)."
-    import librosa
-    return librosa.feature.delta(self.mfcc), librosa.feature.delta(self.mfcc, order=2)
+    "First and second time derivatives of `mfcc` (`delta`, width 9)."
+    return delta(self.mfcc), delta(self.mfcc, order=2)
 
 # %% ../nbs/02_features.ipynb #25219eb7
 def estimate_tuning(mag:np.ndarray, # magnitude spectrogram `(1 + n_fft//2, frames)`
@@ -449,7 +476,7 @@ def librosa_features(path:str|Path, # audio file
     return np.concatenate([mfcc, chroma, mel]).astype(np.float32)
 
 # %% ../nbs/02_features.ipynb #c4a67b3a
-FEATURES_VERSION = 2  # bump when the extraction code changes its output: every cache entry then misses (2: constants are silence)
+FEATURES_VERSION = 3  # bump when the extraction code changes its output: every cache entry then misses (2: constants are silence; 3: numpy mel bank and deltas)
 
 def cache_dir_of(cache_dir:str|Path|bool|None=None, # a folder; `None` or `True`: the default; `False`: no cache
                 )->Path|None: # an absolute folder, or `None` for no cache
@@ -619,9 +646,7 @@ def frame_features(source, # audio file, or a mono waveform at `sr`
     c = Clip(source, sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length, n_mels=n_mels, n_mfcc=n_mfcc, where=where or "audio")
     with one_thread():
         M = c.mfcc if kind == "mfcc" else c.logmel
-        if deltas:
-            import librosa
-            M = np.concatenate([M, librosa.feature.delta(M), librosa.feature.delta(M, order=2)])
+        if deltas: M = np.concatenate([M, delta(M), delta(M, order=2)])
     return np.ascontiguousarray(M.T, dtype=np.float32)
 
 def frame_dim(kind:str="mfcc", deltas:bool=True, n_mfcc:int=40, n_mels:int=64)->int:
