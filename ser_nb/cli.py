@@ -6,7 +6,7 @@ Docs: https://ser-nb.github.io/ser_nb/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #1d5b9c2f
 from __future__ import annotations
-import argparse, contextlib, importlib, io, json, os, platform, sys
+import argparse, contextlib, io, json, os, platform, sys
 from pathlib import Path
 
 from . import __version__
