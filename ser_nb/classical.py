@@ -29,6 +29,7 @@ from .data import (DEFAULT_EMOTIONS, EMOTIONS, AudioError, SerError, as_paths, a
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
 from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, register
+from .results import json_default
 
 # %% auto #0
 __all__ = ['RICH_FEATURES', 'MODELS', 'SKOPS_FILE', 'TRUSTED_TYPES', 'GRIDS', 'FAST_GRIDS', 'ENSEMBLE', 'TUNED', 'TUNED_ADAPTED',
@@ -241,7 +242,7 @@ def get_samples_by_class(self:EmotionRecognizer)->pd.DataFrame:
 # %% ../nbs/04_classical.ipynb #80b3243b
 def _json_value(v)->bool:
     "Whether `v` can be written to a card as it is."
-    try: json.dumps(v); return True
+    try: json.dumps(v, default=json_default); return True
     except (TypeError, ValueError): return False
 
 @patch
@@ -452,6 +453,11 @@ TUNED_ADAPTED = {**TUNED, "svm": {"C": 3, "gamma": 1e-3}, "mlp": {"alpha": 10, "
 TUNED_ADAPTED["ens"] = {m: TUNED_ADAPTED[m] for m in ENSEMBLE}
 
 # %% ../nbs/04_classical.ipynb #fe6ebbc1
+def _label_order(emotions)->list[str]:
+    "The distinct `emotions` in book order: the default four, the other known ones, then any others sorted."
+    have = set(emotions)
+    return [e for e in dict.fromkeys((*DEFAULT_EMOTIONS, *EMOTIONS)) if e in have] + sorted(have - {*DEFAULT_EMOTIONS, *EMOTIONS})
+
 def nested_cross_validate(df:pd.DataFrame, # the whole table (path, emotion, speaker, corpus)
                           model:str="ens", # a name in `GRIDS`, or "ens"
                           features=RICH_FEATURES, # feature sets
@@ -466,7 +472,7 @@ def nested_cross_validate(df:pd.DataFrame, # the whole table (path, emotion, spe
     folds = speaker_folds(df) if folds is None else np.asarray(folds)
     X = extract(df, features=tuple(features), trim=trim, n_jobs=n_jobs, progress=False)
     if speaker_adapted: X = speaker_standardize(X, speaker_key(df), corpora=df.corpus)
-    y, labels, rows = df.emotion.to_numpy(), [e for e in (*DEFAULT_EMOTIONS, *EMOTIONS) if e in set(df.emotion)], []
+    y, labels, rows = df.emotion.to_numpy(), _label_order(df.emotion), []
     for k in tqdm(np.unique(folds), desc="outer folds", disable=not progress, leave=False):
         te = folds == k
         params = tune(X[~te], y[~te], folds[~te], model, grids, n_jobs)
@@ -523,7 +529,7 @@ def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, e
     kw.update(params or {})
     train, test = read_split_csv(train_csv), read_split_csv(test_csv)
     if emotions is None:
-        emotions = [e for e in (*DEFAULT_EMOTIONS, *EMOTIONS) if e in set(train.emotion)] + sorted(set(train.emotion) - {*DEFAULT_EMOTIONS, *EMOTIONS})
+        emotions = _label_order(train.emotion)
     rec = (SpeakerAdaptedRecognizer if speaker_adapted else EmotionRecognizer)(emotions=list(dict.fromkeys(emotions)), balance=balance, progress=progress, **kw)
     test = rec._table(test)
     rec.fit(train, csv=train_csv)

@@ -17,6 +17,7 @@ from fastcore.basics import patch
 
 from . import __version__
 from .data import DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, speaker_folds, speaker_key
+from .results import json_default
 
 # %% auto #0
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics',
@@ -230,25 +231,18 @@ def card(self:EmotionModel)->dict:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 # %% ../nbs/03_model.ipynb #97a4c871
-def _jsonable(o):
-    "JSON for numpy scalars and arrays, paths and tuples in cards."
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
 def _unjsonable(v, where:str="card")->str|None:
     "Where in `v` a value sits that JSON cannot hold, e.g. `card['params']['svm']` (a CalibratedClassifierCV); None if nowhere."
     if isinstance(v, dict): items = ((f"{where}[{k!r}]", x) for k, x in v.items())
     elif isinstance(v, (list, tuple)): items = ((f"{where}[{i}]", x) for i, x in enumerate(v))
     else:
-        try: json.dumps(v, default=_jsonable); return None
+        try: json.dumps(v, default=json_default); return None
         except (TypeError, ValueError): return f"{where} ({type(v).__name__})"
     return next(filter(None, (_unjsonable(x, w) for w, x in items)), None)
 
 def card_json(card:dict)->str:
     "`card` as indented JSON; a `ModelError` naming the entry that JSON cannot hold."
-    try: return json.dumps(card, indent=2, default=_jsonable)
+    try: return json.dumps(card, indent=2, default=json_default)
     except (TypeError, ValueError) as e:
         raise ModelError(f"cannot write the model card: {_unjsonable(card) or 'a value'} cannot be stored as JSON ({e})") from None
 

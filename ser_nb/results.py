@@ -15,7 +15,7 @@ import pandas as pd
 from .data import SerError, atomic_write
 
 # %% auto #0
-__all__ = ['results_dir', 'save_result', 'load_result']
+__all__ = ['results_dir', 'json_default', 'save_result', 'load_result']
 
 # %% ../nbs/01a_results.ipynb #c93040c5
 def results_dir()->Path:
@@ -23,13 +23,13 @@ def results_dir()->Path:
     return Path(os.environ.get("SER_RESULTS", "results"))
 
 # %% ../nbs/01a_results.ipynb #8a3ae5fd
-def _plain(o):
-    "JSON for numpy values, paths and sets."
+def json_default(o):
+    "JSON for numpy values, paths and sets: the `default` of `json.dumps` wherever the library writes JSON."
     if isinstance(o, np.generic): return o.item()
     if isinstance(o, np.ndarray): return o.tolist()
     if isinstance(o, Path): return str(o)
     if isinstance(o, (set, frozenset)): return sorted(o)
-    raise TypeError(f"{type(o).__name__} cannot be stored in a JSON result")
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 def save_result(name:str, # file name in `results_dir()`: `.json` for data, `.csv` for a DataFrame
                 value, # a DataFrame (.csv) or anything JSON holds (.json)
@@ -40,7 +40,7 @@ def save_result(name:str, # file name in `results_dir()`: `.json` for data, `.cs
         if not isinstance(value, pd.DataFrame): raise TypeError(f"{name}: a .csv result must be a DataFrame, got {type(value).__name__}")
         return atomic_write(path, lambda tmp: value.to_csv(tmp, index=False))
     if path.suffix != ".json": raise ValueError(f"{name}: results are .json or .csv files")
-    text = json.dumps(value, indent=1, default=_plain, ensure_ascii=False) + "\n"
+    text = json.dumps(value, indent=1, default=json_default, ensure_ascii=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 # %% ../nbs/01a_results.ipynb #a88d0f42
