@@ -35,7 +35,8 @@ from .results import json_default
 __all__ = ['RICH_FEATURES', 'MODELS', 'SKOPS_FILE', 'TRUSTED_TYPES', 'GRIDS', 'FAST_GRIDS', 'ENSEMBLE', 'TUNED', 'TUNED_ADAPTED',
            'ORIGINAL', 'BEST_SINGLE', 'BEST_ADAPTED', 'make_pipeline', 'save_pipeline', 'load_pipeline',
            'EmotionRecognizer', 'search_grid', 'tune', 'grid_search', 'speaker_standardize', 'small_speakers',
-           'SpeakerAdaptedRecognizer', 'nested_cross_validate', 'recipe', 'split_protocol', 'train_from_csv']
+           'SpeakerAdaptedRecognizer', 'label_order', 'nested_cross_validate', 'recipe', 'split_protocol',
+           'fit_and_save', 'train_from_csv']
 
 # %% ../nbs/04_classical.ipynb #9449c414
 RICH_FEATURES = ("mfcc_stats", "spectral_stats", "pitch", "egemaps")  # 350 numbers: the single-clip recipe below (with trim=True)
@@ -140,11 +141,6 @@ class EmotionRecognizer(EmotionModel):
         self.cache_dir, self.n_jobs, self.progress = cache_dir, n_jobs, progress
         self.train_data, self.test_data = train_data, test_data
         self.pipeline = make_pipeline(model, **params)
-
-    def _table(self, df)->pd.DataFrame:
-        "`df` (a table or a CSV path) restricted to this model's emotions."
-        if isinstance(df, (str, os.PathLike)): df = read_split_csv(df)
-        return select_emotions(df, self.labels)
 
 # %% ../nbs/04_classical.ipynb #548fc026
 @patch
@@ -453,7 +449,7 @@ TUNED_ADAPTED = {**TUNED, "svm": {"C": 3, "gamma": 1e-3}, "mlp": {"alpha": 10, "
 TUNED_ADAPTED["ens"] = {m: TUNED_ADAPTED[m] for m in ENSEMBLE}
 
 # %% ../nbs/04_classical.ipynb #fe6ebbc1
-def _label_order(emotions)->list[str]:
+def label_order(emotions)->list[str]:
     "The distinct `emotions` in book order: the default four, the other known ones, then any others sorted."
     have = set(emotions)
     return [e for e in dict.fromkeys((*DEFAULT_EMOTIONS, *EMOTIONS)) if e in have] + sorted(have - {*DEFAULT_EMOTIONS, *EMOTIONS})
@@ -472,7 +468,7 @@ def nested_cross_validate(df:pd.DataFrame, # the whole table (path, emotion, spe
     folds = speaker_folds(df) if folds is None else np.asarray(folds)
     X = extract(df, features=tuple(features), trim=trim, n_jobs=n_jobs, progress=False)
     if speaker_adapted: X = speaker_standardize(X, speaker_key(df), corpora=df.corpus)
-    y, labels, rows = df.emotion.to_numpy(), _label_order(df.emotion), []
+    y, labels, rows = df.emotion.to_numpy(), label_order(df.emotion), []
     for k in tqdm(np.unique(folds), desc="outer folds", disable=not progress, leave=False):
         te = folds == k
         params = tune(X[~te], y[~te], folds[~te], model, grids, n_jobs)
@@ -508,6 +504,20 @@ def split_protocol(train:pd.DataFrame, test:pd.DataFrame)->dict:
             "train_speakers": len(tr), "test_speakers": len(te), "shared_speakers": len(shared)}
 
 # %% ../nbs/04_classical.ipynb #fae4489c
+def fit_and_save(rec:EmotionModel, # an unfitted model of any family, with a `_table` method
+                 train:pd.DataFrame, test:pd.DataFrame, # the tables read from the CSVs
+                 train_csv, test_csv, # the CSV paths, recorded in the card
+                 out:str|Path, # model folder to write
+                 t0:float, # `time.time()` when the command started
+                )->dict: # metrics + n_train, seconds, out
+    "Fit `rec` on `train`, evaluate it on `test`, record the split and save it: the end of every family's `train_from_csv`."
+    test = rec._table(test)
+    rec.fit(train, csv=train_csv)
+    m = rec.evaluate(test, csv=test_csv)
+    rec.info["split"] = split_protocol(rec._table(train), test)
+    rec.save(out)
+    return {**m, "n_train": rec.info["training"]["n"], "seconds": round(time.time() - t0, 2), "out": str(out)}
+
 def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, ens
                    train_csv:str|Path, # CSV with path, emotion[, speaker, corpus] (e.g. from `ser prepare`)
                    test_csv:str|Path, # the test clips
@@ -529,11 +539,6 @@ def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, e
     kw.update(params or {})
     train, test = read_split_csv(train_csv), read_split_csv(test_csv)
     if emotions is None:
-        emotions = _label_order(train.emotion)
+        emotions = label_order(train.emotion)
     rec = (SpeakerAdaptedRecognizer if speaker_adapted else EmotionRecognizer)(emotions=list(dict.fromkeys(emotions)), balance=balance, progress=progress, **kw)
-    test = rec._table(test)
-    rec.fit(train, csv=train_csv)
-    m = rec.evaluate(test, csv=test_csv)
-    rec.info["split"] = split_protocol(rec._table(train), test)
-    rec.save(out)
-    return {**m, "n_train": rec.info["training"]["n"], "seconds": round(time.time() - t0, 2), "out": str(out)}
+    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0)

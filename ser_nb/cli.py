@@ -14,8 +14,8 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
                          prepare, speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'DISTRIBUTIONS', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd',
-           'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd', 'grid_search_cmd']
+__all__ = ['COMMANDS', 'DISTRIBUTIONS', 'FLAG_FAMILIES', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd',
+           'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -193,9 +193,23 @@ def _feature_args(p):
     p.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
                    help="cut leading and trailing silence before computing features (default: the recipe's, on; off with --original)")
 
+def _recurrent_args(p):
+    "Flags of `ser train lstm|gru`, with the defaults of `ser_nb.deep`."
+    from ser_nb.deep import DeepEmotionRecognizer, TrainConfig
+    from ser_nb.features import FRAME_KINDS
+    d, g = TrainConfig(), p.add_argument_group("lstm, gru and transformer")
+    g.add_argument("--epochs", type=int, metavar="N", help=f"at most N epochs; early stopping usually ends sooner (default {d.epochs})")
+    g.add_argument("--batch-size", type=int, metavar="N", help=f"clips per step (default {d.batch_size})")
+    g.add_argument("--learning-rate", type=float, metavar="LR", help=f"peak of the one-cycle schedule (default {d.lr:g})")
+    g.add_argument("--frames", choices=FRAME_KINDS, help=f"lstm, gru: frame features (default {DeepEmotionRecognizer().frames})")
+    g.add_argument("--checkpoint", metavar="FILE", help="lstm, gru: resume from FILE if it exists; rewritten after every epoch")
+    g.add_argument("--model-name", metavar="NAME", help="transformer: the encoder, a Hugging Face id or a local folder (default facebook/wav2vec2-base)")
+    g.add_argument("--frozen", action="store_true", help="transformer: embed every clip once with the frozen encoder (cached) and train a head")
+
 def _train_args(p):
     from ser_nb.classical import MODELS
-    p.add_argument("model", choices=list(MODELS), help="classifier family")
+    from ser_nb.deep import CELL_NAMES
+    p.add_argument("model", choices=[*MODELS, *CELL_NAMES, "transformer"], help=f"classical ({', '.join(MODELS)}), recurrent ({', '.join(CELL_NAMES)}) or transformer")
     p.add_argument("--train-csv", required=True, help="training clips (path, emotion[, speaker, corpus]), e.g. from `ser prepare`")
     p.add_argument("--test-csv", required=True, help="test clips")
     p.add_argument("--out", required=True, help="model folder to write, e.g. models/svm")
@@ -206,19 +220,60 @@ def _train_args(p):
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="classifier hyper-parameter, repeatable, e.g. --param C=10")
     p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file (merged over the recipe's)")
     p.add_argument("--json", action="store_true", help="last line of stdout: the metrics as one JSON object")
+    _recurrent_args(p)
 
 # %% ../nbs/09_cli.ipynb #b18fb8be
+FLAG_FAMILIES = {"--features": "classical", "--original": "classical", "--speaker-adapted": "classical recurrent",
+                 "--epochs": "recurrent transformer", "--batch-size": "recurrent transformer", "--learning-rate": "recurrent transformer",
+                 "--frames": "recurrent", "--checkpoint": "recurrent", "--model-name": "transformer", "--frozen": "transformer"}
+
+def _train(args)->dict:
+    "Train the model `args` ask for with its family's `train_from_csv`, refusing the flags of the other families."
+    from ser_nb.deep import CELL_NAMES
+    family = "transformer" if args.model == "transformer" else "recurrent" if args.model in CELL_NAMES else "classical"
+    bad = [f for f, fams in FLAG_FAMILIES.items() if family not in fams and getattr(args, f[2:].replace("-", "_")) not in (None, False)]
+    if bad: raise SerError(f"{', '.join(bad)}: not a flag of {args.model} ({family} family)")
+    common = dict(emotions=args.emotions, trim=args.trim, balance=args.balance, progress=sys.stderr.isatty())
+    params = _params(args.param, args.params)
+    given = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.learning_rate)) if v is not None}
+    if family == "transformer":
+        from ser_nb.transformer import train_from_csv
+        if not args.frozen: raise SerError("ser train transformer: fine-tuning the encoder is not in this version; --frozen trains a head on the frozen encoder")
+        return train_from_csv(args.model_name or "facebook/wav2vec2-base", args.train_csv, args.test_csv, args.out, params={**params, **given}, **common)
+    if family == "recurrent":
+        from ser_nb.deep import train_from_csv
+        if args.frames: given["frames"] = args.frames
+        return train_from_csv(args.model, args.train_csv, args.test_csv, args.out, speaker_adapted=args.speaker_adapted,
+                              params={**params, **given}, checkpoint=args.checkpoint, **common)
+    from ser_nb.classical import train_from_csv
+    return train_from_csv(args.model, args.train_csv, args.test_csv, args.out, features=args.features, speaker_adapted=args.speaker_adapted,
+                          params=params or None, original=args.original, **common)
+
+# %% ../nbs/09_cli.ipynb #4ee45bce
+def _model_lines(card:dict)->list[str]:
+    "What was trained, in a line or two: the features (or frames) and, for a network, its shape and training."
+    f, a, t = card.get("features") or {}, card.get("architecture"), card.get("training") or {}
+    if card.get("backbone"):
+        b = card["backbone"]
+        return [f"encoder: {b.get('name')} ({b.get('type')}, {b.get('layers')} layers x {b.get('width')}, commit {str(b.get('commit'))[:10]}; "
+                f"{'frozen' if card.get('frozen') else 'fine-tuned'}, weights {card.get('encoder_weights')})",
+                f"head: layer weights {_json_line(card.get('layer_weights'))}, MLP of {(card.get('head') or {}).get('hidden')} units; "
+                f"{t.get('epochs')} epochs, kept epoch {t.get('best_epoch')} (validation UAR {t.get('val_uar', float('nan')):.3f})"]
+    if not a: return [f"features: {' '.join(f.get('names', []))} ({f.get('dim')} numbers, {'trimmed' if f.get('trim') else 'whole clips'})"]
+    return [f"frames: {f.get('kind')}{' + deltas' if f.get('deltas') else ''} ({f.get('dim')} numbers per 10 ms, {f.get('stack')} frames per step, "
+            f"{f.get('norm')} normalisation{', trimmed' if f.get('trim') else ''})",
+            f"network: {'bidirectional ' if a.get('bidirectional') else ''}{a.get('cell', '').upper()}, {a.get('layers')} x {a.get('hidden')} units, "
+            f"{a.get('pooling')} pooling, {card.get('n_params', 0):,} parameters; {t.get('epochs')} epochs, kept epoch {t.get('best_epoch')} "
+            f"(validation UAR {t.get('val_uar', float('nan')):.3f})"]
+
+# %% ../nbs/09_cli.ipynb #ccdfebbb
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
 def train_cmd(args)->int:
-    from ser_nb.classical import train_from_csv
     from ser_nb.model import read_card
-    r = train_from_csv(args.model, args.train_csv, args.test_csv, args.out, emotions=args.emotions, features=args.features,
-                       trim=args.trim, balance=args.balance, speaker_adapted=args.speaker_adapted,
-                       params=_params(args.param, args.params) or None, original=args.original, progress=sys.stderr.isatty())
+    r = _train(args)
     if args.json: print(_json_line(r)); return 0
-    f = read_card(r["out"]).get("features") or {}
     print(f"Trained {args.model} on {r['n_train']} clips, tested on {r['n_test']} ({r['seconds']:.1f} s)")
-    print(f"  features: {' '.join(f.get('names', []))} ({f.get('dim')} numbers, {'trimmed' if f.get('trim') else 'whole clips'})")
+    for line in _model_lines(read_card(r["out"])): print(f"  {line}")
     print(f"  accuracy {r['accuracy']:.3f}   UAR {r['uar']:.3f}   macro-F1 {r['macro_f1']:.3f}")
     w = max(map(len, r["labels"]))
     print(f"  confusion (rows true, columns predicted):\n    {'':>{w}} " + " ".join(f"{l[:7]:>7}" for l in r["labels"]))
@@ -274,7 +329,8 @@ def _card_lines(card:dict)->list[str]:
     out.append(f"model: {card.get('name')} ({card.get('family')} family, {card.get('class')}; {card.get('estimator', '')})".replace("; )", ")"))
     out.append(f"emotions: {', '.join(card.get('labels', []))}")
     out.append("input: " + ("one clip at a time" if card.get("adaptation") == "none" else f"several clips per speaker (adaptation: {card.get('adaptation')})"))
-    if f: out.append(f"features: {', '.join(f.get('names', []))} ({f.get('dim')} numbers, {f.get('sr')} Hz{', trimmed' if f.get('trim') else ''})")
+    if card.get("architecture") or card.get("backbone"): out.extend(_model_lines(card))
+    elif f: out.append(f"features: {', '.join(f.get('names', []))} ({f.get('dim')} numbers, {f.get('sr')} Hz{', trimmed' if f.get('trim') else ''})")
     if card.get("params"): out.append(f"hyper-parameters: {_json_line(card['params'])}")
     if t: out.append(f"trained on: {t.get('n')} clips, {t.get('speakers', '?')} speakers, {_json_line(t.get('corpora', {}))}" + (f", {t['csv']}" if t.get("csv") else ""))
     if card.get("split"): out.append(f"split: {_json_line(card['split'])}")

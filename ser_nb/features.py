@@ -662,13 +662,15 @@ def extract_frames(paths_or_df, # audio paths, one path, or a corpus table with 
                    cache_dir:str|Path|bool|None=None, # as in `extract`
                    progress:bool=True, # show a progress bar
                    errors:str="raise", # "raise", or "skip": `None` for bad files, and return `(seqs, failed)`
+                   trim:bool=False, # cut leading and trailing silence first (`load_audio`)
+                   max_duration:float|None=None, # seconds kept from the start
                    **opts, # n_mfcc, n_mels, n_fft, win_length, hop_length of `frame_features`
                   )->list[np.ndarray]: # one float32 `(frames, d)` per file, in input order
     "`frame_features` of many files, in parallel and cached."
     if errors not in ("raise", "skip"): raise FeatureError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if kind not in FRAME_KINDS: raise FeatureError(f"kind must be one of {FRAME_KINDS}, got {kind!r}")
     paths = as_paths(paths_or_df)
-    job = _Job("frames", ("frames",), sr, opts=tuple(sorted(dict(kind=kind, deltas=deltas, **opts).items())))
+    job = _Job("frames", ("frames",), sr, trim, max_duration, opts=tuple(sorted(dict(kind=kind, deltas=deltas, **opts).items())))
     results, failed = run_jobs(paths, job, n_jobs, cache_dir, progress, desc="frames")
     _finish(failed, errors)
     seqs = [None if r is None else r["frames"] for r in results]

@@ -16,13 +16,14 @@ import soundfile as sf
 from fastcore.basics import patch
 
 from . import __version__
-from .data import DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, speaker_folds, speaker_key
+from .data import (DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, read_split_csv, select_emotions,
+                         speaker_folds, speaker_key)
 from .results import json_default
 
 # %% auto #0
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics',
            'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel', 'duration_error', 'card_json',
-           'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std']
+           'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -112,6 +113,11 @@ class EmotionModel:
     @property
     def emotions(self)->tuple: return self.labels
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, labels={list(self.labels)})"
+
+    def _table(self, df)->pd.DataFrame:
+        "`df` (a table or a CSV path) restricted to this model's emotions."
+        if isinstance(df, (str, os.PathLike)): df = read_split_csv(df)
+        return select_emotions(df, self.labels)
 
     # what a family implements
     def fit(self, train_df:pd.DataFrame)->EmotionModel: raise NotImplementedError
@@ -347,3 +353,30 @@ def mean_std(summary:pd.DataFrame, # the second result of `cross_validate`
             )->dict:
     "`{metric: 'mean ± std'}`, e.g. for a comparison table."
     return {n: f"{summary.loc['mean', n]*scale:.{digits}f} ± {summary.loc['std', n]*scale:.{digits}f}" for n in summary.columns}
+
+# %% ../nbs/03_model.ipynb #febe6f48
+def cv_runs(makers:dict, # `{name: make_model}`: a function per model that builds it fresh
+            df:pd.DataFrame, # the whole table (path, emotion, speaker, corpus)
+            folds=None, # fold id per row; default `speaker_folds(df)`
+            progress:bool=True, # a progress bar over the models
+           )->dict: # `{name: {folds, confusion, labels, seconds}}`, ready for `save_result`
+    "`cross_validate` each model of `makers`: its per-fold metrics, the confusion matrix pooled over folds, and the seconds it took."
+    from tqdm.auto import tqdm
+    out = {}
+    for name, make in tqdm(makers.items(), desc="models", disable=not progress, leave=False):
+        t0 = time.time()
+        per_fold, _ = cross_validate(make, df, folds, progress=False)
+        out[name] = {"folds": per_fold.drop(columns="test_speakers").to_dict("list"), "confusion": per_fold.attrs["confusion"],
+                     "labels": per_fold.attrs["labels"], "seconds": round(time.time() - t0, 1)}
+    return out
+
+def cv_table(runs:dict, # `cv_runs`' result, fresh or read back with `load_result`
+            )->pd.DataFrame:
+    "WA, UAR and macro-F1 as 'mean ± std' (%), the UAR mean and the seconds, one row per model of `runs`."
+    rows = []
+    for name, r in runs.items():
+        f = pd.DataFrame(r["folds"])
+        ms = {k: (f[k].mean()*100, f[k].std(ddof=0)*100) for k in METRICS}
+        rows.append({"model": name, **{n: f"{ms[k][0]:.1f} ± {ms[k][1]:.1f}" for n, k in zip(("WA", "UAR", "macro-F1"), METRICS)},
+                     "UAR mean": round(ms["uar"][0], 1), "seconds": r["seconds"]})
+    return pd.DataFrame(rows).set_index("model")

@@ -203,3 +203,65 @@ def test_one_hour_wav_is_refused_in_bounded_memory(toy, tmp_path):
     rec = json.loads(res["out"])
     assert rec["path"] == str(long) and "3600.0 s long, over the 60 s limit" in rec["error"] and "sox" in rec["error"]
     assert res["rss_kb"] < 1.5*2**20, f"peak RSS {res['rss_kb']/1024:.0f} MB"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_recurrent_models_train_predict_and_show_their_card(toy, cell):
+    "`ser train lstm|gru` (a short run) saves safetensors + card; `ser predict` and `ser info` use it like any model."
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, cell, "--epochs", "2", "--param", "hidden=8", "--param", "head=8",
+                                         out=d/"models"/f"every-{cell}")
+    assert res["n_train"] + res["n_test"] == 48 and {"accuracy", "uar", "macro_f1", "confusion", "seconds"} <= set(res)
+    assert len(recs) == 4 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in recs)
+    assert card["family"] == "deep" and card["architecture"]["cell"] == cell and card["architecture"]["hidden"] == 8
+    assert sorted(card["files"]) == ["model.safetensors"] and len(card["history"]) == 2
+    out = ser("info", d/"models"/f"every-{cell}", cache=d/"cache").stdout
+    assert f"network: bidirectional {cell.upper()}, 2 x 8 units" in out and "frames: logmel + deltas" in out
+
+def test_recurrent_model_refuses_a_truncated_weights_file(toy, tmp_path):
+    d, root, _ = toy
+    ser("train", "gru", "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv",
+        "--out", tmp_path/"gru", "--epochs", "1", "--param", "hidden=4", cache=d/"cache")
+    w = tmp_path/"gru/model.safetensors"
+    w.write_bytes(w.read_bytes()[: w.stat().st_size//2])
+    clip = next((root/"Actor_01").iterdir())
+    for args in (["info", tmp_path/"gru"], ["predict", tmp_path/"gru", clip]):
+        assert "model.safetensors: SHA-256 does not match card.json" in one_line_error(ser(*args, cache=d/"cache"))
+
+def test_recurrent_training_killed_and_resumed_gives_the_same_model(toy, tmp_path):
+    "SIGKILL `ser train lstm --checkpoint` once its first checkpoint is written, run it again: the same weights as an uninterrupted run."
+    import signal, time
+    from ser_nb.data import file_digest
+    d, root, _ = toy
+    def cmd(out, ck): return [*SER, "train", "lstm", "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv",
+                              "--out", out, "--checkpoint", ck, "--epochs", "40", "--param", "patience=40", "--param", "hidden=16", "--json"]
+    env = {**os.environ, "SER_CACHE": str(d/"cache")}
+    ck = tmp_path/"run.ckpt"
+    p = subprocess.Popen([str(a) for a in cmd(tmp_path/"killed", ck)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not ck.exists() and p.poll() is None and time.time() - t0 < 300: time.sleep(0.005)
+    p.send_signal(signal.SIGKILL); p.wait()
+    import torch
+    done = torch.load(ck, weights_only=True)["epoch"]
+    assert 1 <= done < 40 and not (tmp_path/"killed").exists(), f"killed after {done} epochs"
+    r = subprocess.run([str(a) for a in cmd(tmp_path/"killed", ck)], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    r2 = subprocess.run([str(a) for a in cmd(tmp_path/"straight", tmp_path/"straight.ckpt")], env=env, capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0, r2.stderr
+    assert file_digest(tmp_path/"killed/model.safetensors", "sha256") == file_digest(tmp_path/"straight/model.safetensors", "sha256")
+    a, b = (json.loads(x.stdout.strip().splitlines()[-1]) for x in (r, r2))
+    assert a["confusion"] == b["confusion"]
+
+
+@pytest.mark.parametrize("kind", ["whisper", "wav2vec2"])
+def test_frozen_transformer_trains_predicts_and_shows_its_card(toy, tmp_path, kind):
+    "`ser train transformer --frozen` on a small random encoder saved locally (the Hub's models are not needed)."
+    from ser_nb.transformer import tiny_encoder
+    d, root, _ = toy
+    enc = tiny_encoder(kind, tmp_path/kind)
+    res, recs, card = train_predict_info(d, root, "transformer", "--frozen", "--model-name", enc, "--epochs", "5", out=tmp_path/"model")
+    assert res["n_train"] + res["n_test"] == 48 and len(recs) == 4 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in recs)
+    assert card["family"] == "transformer" and card["backbone"]["name"] == str(enc) and card["backbone"]["type"] == kind
+    assert card["frozen"] is True and sorted(card["files"]) == ["head.safetensors"] and abs(sum(card["layer_weights"]) - 1) < 1e-3
+    out = ser("info", tmp_path/"model", cache=d/"cache").stdout
+    assert f"encoder: {enc} ({kind}, 2 layers x 32" in out
