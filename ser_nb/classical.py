@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .data import (DEFAULT_EMOTIONS, EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
-from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, register
+from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
 from .results import json_default
 
 # %% auto #0
@@ -197,9 +197,7 @@ def _batch(self:EmotionRecognizer, X)->np.ndarray: return X  # how a batch of on
 def predict_proba_each(self:EmotionRecognizer, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
     "Probabilities per file (NaN rows for bad files) and `{row: error}`, with the features extracted in parallel."
     X, failed = self.features_of(paths, errors="skip")
-    P, good = np.full((len(paths), len(self.labels)), np.nan), [i for i in range(len(paths)) if i not in failed]
-    if good: P[good] = self._proba(self._batch(X[good]))
-    return P, failed
+    return proba_rows(len(paths), len(self.labels), failed, lambda good: self._proba(self._batch(X[good]))), failed
 
 # %% ../nbs/04_classical.ipynb #31f4a630
 @patch

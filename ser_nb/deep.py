@@ -6,7 +6,7 @@ Docs: https://ser-nb.github.io/ser_nb/deep.html.md"""
 
 # %% ../nbs/05_deep.ipynb #3d83346a
 from __future__ import annotations
-import math, os, time
+import os, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Sequence
@@ -19,10 +19,10 @@ from torch import nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (DEFAULT_EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
+from .data import (DEFAULT_EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, speaker_key, split_random, split_speakers)
 from .features import FRAME_KINDS, extract_frames, frame_dim, pad_sequences
-from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, register
+from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
 from .classical import fit_and_save, label_order
 
 # %% auto #0
@@ -325,14 +325,8 @@ def frames_of(self:DeepEmotionRecognizer, x, # what holds the audio paths
               errors:str="raise", # "raise" at the first bad file, or "skip": `None` entries and `{row: error}`
              ):
     "The frame sequences of the clips in `x`, from the cache when there."
-    paths = as_paths(x)
-    seqs, failed = extract_frames(paths, self.frames, self.deltas, n_jobs=self.n_jobs, cache_dir=self.cache_dir,
-                                  progress=self.progress, errors="skip", trim=self.trim)
-    if errors == "skip": return seqs, failed
-    if failed:
-        first = min(failed)
-        raise AudioError(failed[first] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
-    return seqs
+    return extract_frames(as_paths(x), self.frames, self.deltas, n_jobs=self.n_jobs, cache_dir=self.cache_dir,
+                          progress=self.progress, errors=errors, trim=self.trim)
 
 def clip_speakers(x, # a table, a list of paths, or one path
                   speakers=None, # the speaker of each clip, overriding the table's
@@ -402,8 +396,7 @@ def predict_proba(self:DeepEmotionRecognizer, x, # one path, paths, or a table (
 def predict_proba_each(self:DeepEmotionRecognizer, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
     "Probabilities per file (NaN rows for bad files) and `{row: error}`; a speaker-adapted model takes all good files as one speaker."
     seqs, failed = self.frames_of(paths, errors="skip")
-    P, good = np.full((len(paths), len(self.labels)), np.nan), [i for i in range(len(paths)) if i not in failed]
-    if good: P[good] = self._proba(self._normalize([seqs[i] for i in good], [paths[i] for i in good]))
+    P = proba_rows(len(paths), len(self.labels), failed, lambda good: self._proba(self._normalize([seqs[i] for i in good], [paths[i] for i in good])))
     return P, failed
 
 # %% ../nbs/05_deep.ipynb #3724ecc9

@@ -22,8 +22,9 @@ from .results import json_default
 
 # %% auto #0
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics',
-           'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel', 'duration_error', 'card_json',
-           'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table']
+           'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel', 'proba_rows',
+           'duration_error', 'card_json', 'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs',
+           'cv_table']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -179,6 +180,17 @@ def predict_proba_each(self:EmotionModel, paths:list[str], # audio files
         try: P[i] = self.predict_proba(p)[0]
         except SerError as e: failed[i] = str(e)
     return P, failed
+
+# %% ../nbs/03_model.ipynb #c8f71064
+def proba_rows(n:int, # files asked for
+               n_labels:int, # emotions
+               failed:dict, # `{row: error}` of the files that could not be read
+               proba, # `proba(good_rows)` -> `(len(good_rows), n_labels)` probabilities
+              )->np.ndarray:
+    "`(n, n_labels)` probabilities: `proba` of the rows that did not fail, NaN rows for those that did."
+    P, good = np.full((n, n_labels), np.nan), [i for i in range(n) if i not in failed]
+    if good: P[good] = proba(good)
+    return P
 
 # %% ../nbs/03_model.ipynb #6af200d1
 MAX_DURATION = 60.  # seconds: longer files are refused by `predict_records` and `ser predict`, unread

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib, json, math, os, time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .data import DEFAULT_EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, load_audio, read_split_csv
 from .features import cache_dir_of, cache_key
-from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, register
+from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
 from .classical import fit_and_save, label_order
 from .deep import TrainConfig, batches, held_out, plot_history
 
@@ -332,9 +331,7 @@ def predict_proba(self:TransformerEmotionRecognizer, x)->np.ndarray:
 def predict_proba_each(self:TransformerEmotionRecognizer, paths:list[str], progress:bool=False)->tuple[np.ndarray, dict]:
     "Probabilities per file (NaN rows for bad files) and `{row: error}`."
     E, failed = self.embeddings(paths, errors="skip")
-    P, good = np.full((len(paths), len(self.labels)), np.nan), [i for i in range(len(paths)) if i not in failed]
-    if good: P[good] = self._proba(E[good])
-    return P, failed
+    return proba_rows(len(paths), len(self.labels), failed, lambda good: self._proba(E[good])), failed
 
 # %% ../nbs/06_transformer.ipynb #1ea5f014
 HEAD_FILE = "head.safetensors"
