@@ -14,8 +14,9 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
                          prepare, speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'DISTRIBUTIONS', 'FLAG_FAMILIES', 'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd',
-           'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd', 'grid_search_cmd']
+__all__ = ['COMMANDS', 'DISTRIBUTIONS', 'FLAG_FAMILIES', 'TUNING_FLAGS', 'command', 'build_parser', 'main', 'run_ser',
+           'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd',
+           'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -180,6 +181,13 @@ def _params(values:list[str]|None, # `--param NAME=VALUE` flags; VALUE is read a
     return out
 
 # %% ../nbs/09_cli.ipynb #fafe1194
+def _seconds(s:str)->float:
+    "A positive, finite number of seconds (the type of `--max-duration`)."
+    try: v = float(s)
+    except ValueError: v = float("nan")
+    if not 0 < v < float("inf"): raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {s!r}")
+    return v
+
 def _feature_args(p):
     "--features | --original, and --trim/--no-trim, for `train` and `grid-search`; defaults from `ser_nb.classical`."
     from ser_nb.classical import RICH_FEATURES, recipe
@@ -198,21 +206,43 @@ def _recurrent_args(p):
     from ser_nb.deep import DeepEmotionRecognizer, TrainConfig
     from ser_nb.features import FRAME_KINDS
     d, g = TrainConfig(), p.add_argument_group("lstm, gru and transformer")
-    g.add_argument("--epochs", type=int, metavar="N", help=f"at most N epochs; early stopping usually ends sooner (default {d.epochs})")
-    g.add_argument("--batch-size", type=int, metavar="N", help=f"clips per step (default {d.batch_size})")
-    g.add_argument("--learning-rate", type=float, metavar="LR", help=f"peak of the one-cycle schedule (default {d.lr:g})")
+    from ser_nb.transformer import HEAD_TRAINING, TuneConfig
+    t = TuneConfig()
+    g.add_argument("--epochs", type=int, metavar="N", help=f"at most N epochs; early stopping usually ends sooner (default: lstm, gru {d.epochs}; "
+                                                          f"transformer {t.epochs}, --frozen {HEAD_TRAINING['epochs']})")
+    g.add_argument("--batch-size", type=int, metavar="N", help=f"clips per step (default: lstm, gru {d.batch_size}; transformer {t.batch_size})")
+    g.add_argument("--learning-rate", type=float, metavar="LR", help=f"peak learning rate (default: lstm, gru {d.lr:g}; transformer, the encoder's, {t.lr:g})")
     g.add_argument("--frames", choices=FRAME_KINDS, help=f"lstm, gru: frame features (default {DeepEmotionRecognizer().frames})")
-    g.add_argument("--checkpoint", metavar="FILE", help="lstm, gru: resume from FILE if it exists; rewritten after every epoch")
-    g.add_argument("--model-name", metavar="NAME", help="transformer: the encoder, a Hugging Face id or a local folder (default facebook/wav2vec2-base)")
-    g.add_argument("--frozen", action="store_true", help="transformer: embed every clip once with the frozen encoder (cached) and train a head")
+    g.add_argument("--checkpoint", metavar="FILE", help="lstm, gru, fine-tuned transformer: resume from FILE if it exists; rewritten after every epoch")
 
+# %% ../nbs/09_cli.ipynb #a37aadc9
+def _transformer_args(p):
+    "Flags of `ser train transformer`, with the defaults of `ser_nb.transformer`."
+    from ser_nb.transformer import MAX_SECONDS
+    g = p.add_argument_group("transformer")
+    g.add_argument("--model-name", metavar="NAME", help="the encoder, a Hugging Face id or a local folder (default facebook/wav2vec2-base)")
+    g.add_argument("--frozen", action="store_true", help="embed every clip once with the frozen encoder (cached) and train a head: the fast path for CPUs")
+    g.add_argument("--val-size", type=float, metavar="FRACTION", help="share of the training clips (whole speakers) held out to pick the epoch "
+                                                                    "and stop early; 0: train every epoch on all of them, keep the last (default 0.15)")
+    g.add_argument("--max-duration", type=_seconds, metavar="SECONDS", help=f"seconds of a clip the encoder reads: a random window in training "
+                                                                          f"(default {MAX_SECONDS[False]:g}; --frozen {MAX_SECONDS[True]:g})")
+    g.add_argument("--freeze-encoder", action="store_true", help="keep the whole encoder frozen and train only the head (default: only the convolutional stem)")
+    g.add_argument("--lora", type=int, metavar="RANK", help="train LoRA adapters of this rank on the attention instead of the encoder's weights")
+    g.add_argument("--grad-accum", type=int, metavar="N", help="accumulate the gradients of N batches per optimiser step (default 1)")
+    g.add_argument("--gradient-checkpointing", action="store_true", help="recompute activations in the backward pass: less memory, slower steps")
+    g.add_argument("--no-mixed-precision", action="store_true", help="full precision on a GPU too (default: bf16 where the GPU has it, else fp16)")
+    g.add_argument("--exclude-hindi", action="store_true", help="leave the Hindi corpus (and URDU, its stand-in here) out of both CSVs")
+    g.add_argument("--init-from", metavar="MODEL", help="go on training a saved transformer model on the new data (transfer learning); new emotions are added")
+
+# %% ../nbs/09_cli.ipynb #96d18fa7
 def _train_args(p):
     from ser_nb.classical import MODELS
     from ser_nb.deep import CELL_NAMES
     p.add_argument("model", choices=[*MODELS, *CELL_NAMES, "transformer"], help=f"classical ({', '.join(MODELS)}), recurrent ({', '.join(CELL_NAMES)}) or transformer")
     p.add_argument("--train-csv", required=True, help="training clips (path, emotion[, speaker, corpus]), e.g. from `ser prepare`")
     p.add_argument("--test-csv", required=True, help="test clips")
-    p.add_argument("--out", required=True, help="model folder to write, e.g. models/svm")
+    p.add_argument("--out", help="model folder to write (default models/NAME: the model, or the encoder's name for transformer, then --model-name-suffix)")
+    p.add_argument("--model-name-suffix", default="", metavar="TEXT", help="appended to the model folder's name, e.g. -ravdess")
     p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: those of the train CSV)")
     _feature_args(p)
     p.add_argument("--balance", action="store_true", help="down-sample every emotion of the train CSV to the rarest")
@@ -221,32 +251,51 @@ def _train_args(p):
     p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file (merged over the recipe's)")
     p.add_argument("--json", action="store_true", help="last line of stdout: the metrics as one JSON object")
     _recurrent_args(p)
+    _transformer_args(p)
 
 # %% ../nbs/09_cli.ipynb #b18fb8be
 FLAG_FAMILIES = {"--features": "classical", "--original": "classical", "--speaker-adapted": "classical recurrent",
                  "--epochs": "recurrent transformer", "--batch-size": "recurrent transformer", "--learning-rate": "recurrent transformer",
-                 "--frames": "recurrent", "--checkpoint": "recurrent", "--model-name": "transformer", "--frozen": "transformer"}
+                 "--frames": "recurrent", "--checkpoint": "recurrent transformer", "--model-name": "transformer", "--frozen": "transformer",
+                 **{f: "transformer" for f in ("--val-size", "--max-duration", "--freeze-encoder", "--lora", "--grad-accum", "--gradient-checkpointing",
+                                               "--no-mixed-precision", "--exclude-hindi", "--init-from")}}
+TUNING_FLAGS = ("--freeze-encoder", "--lora", "--grad-accum", "--gradient-checkpointing", "--no-mixed-precision", "--checkpoint")
+
+def _out_folder(args)->str:
+    "`--out`, else models/NAME with NAME the model (the encoder's last path part for transformer), each followed by `--model-name-suffix`."
+    name = Path(args.model_name or "facebook/wav2vec2-base").name if args.model == "transformer" else args.model
+    return (args.out or f"models/{name}") + args.model_name_suffix
 
 def _train(args)->dict:
     "Train the model `args` ask for with its family's `train_from_csv`, refusing the flags of the other families."
     from ser_nb.deep import CELL_NAMES
     family = "transformer" if args.model == "transformer" else "recurrent" if args.model in CELL_NAMES else "classical"
-    bad = [f for f, fams in FLAG_FAMILIES.items() if family not in fams and getattr(args, f[2:].replace("-", "_")) not in (None, False)]
+    flag = lambda f: getattr(args, f[2:].replace("-", "_")) not in (None, False)
+    bad = [f for f, fams in FLAG_FAMILIES.items() if family not in fams and flag(f)]
     if bad: raise SerError(f"{', '.join(bad)}: not a flag of {args.model} ({family} family)")
+    out = _out_folder(args)
     common = dict(emotions=args.emotions, trim=args.trim, balance=args.balance, progress=sys.stderr.isatty())
     params = _params(args.param, args.params)
     given = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.learning_rate)) if v is not None}
     if family == "transformer":
         from ser_nb.transformer import train_from_csv
-        if not args.frozen: raise SerError("ser train transformer: fine-tuning the encoder is not in this version; --frozen trains a head on the frozen encoder")
-        return train_from_csv(args.model_name or "facebook/wav2vec2-base", args.train_csv, args.test_csv, args.out, params={**params, **given}, **common)
+        tuning = [f for f in TUNING_FLAGS if flag(f)]
+        if args.frozen and tuning: raise SerError(f"{', '.join(tuning)}: fine-tuning flag(s); --frozen trains a head on the frozen encoder")
+        given.update({k: v for k, v in (("max_duration", args.max_duration), ("val_size", args.val_size), ("lora", args.lora),
+                                        ("grad_accum", args.grad_accum)) if v is not None})
+        if args.freeze_encoder: given["freeze"] = "encoder"
+        if args.gradient_checkpointing: given["checkpointing"] = True
+        if args.no_mixed_precision: given["precision"] = "no"
+        return train_from_csv(args.model_name or "facebook/wav2vec2-base", args.train_csv, args.test_csv, out, params={**params, **given},
+                              frozen=args.frozen, init_from=args.init_from, checkpoint=args.checkpoint,
+                              exclude_corpora=("hindi", "urdu") if args.exclude_hindi else (), **common)
     if family == "recurrent":
         from ser_nb.deep import train_from_csv
         if args.frames: given["frames"] = args.frames
-        return train_from_csv(args.model, args.train_csv, args.test_csv, args.out, speaker_adapted=args.speaker_adapted,
+        return train_from_csv(args.model, args.train_csv, args.test_csv, out, speaker_adapted=args.speaker_adapted,
                               params={**params, **given}, checkpoint=args.checkpoint, **common)
     from ser_nb.classical import train_from_csv
-    return train_from_csv(args.model, args.train_csv, args.test_csv, args.out, features=args.features, speaker_adapted=args.speaker_adapted,
+    return train_from_csv(args.model, args.train_csv, args.test_csv, out, features=args.features, speaker_adapted=args.speaker_adapted,
                           params=params or None, original=args.original, **common)
 
 # %% ../nbs/09_cli.ipynb #4ee45bce
@@ -255,9 +304,13 @@ def _model_lines(card:dict)->list[str]:
     f, a, t = card.get("features") or {}, card.get("architecture"), card.get("training") or {}
     if card.get("backbone"):
         b = card["backbone"]
+        tc, head = card.get("train_config") or {}, card.get("head") or card.get("net") or {}
+        how = ("frozen" if card.get("frozen") else f"fine-tuned with LoRA rank {tc.get('lora')}" if tc.get("lora")
+               else f"fine-tuned, {dict(cnn='stem', encoder='whole encoder', none='nothing').get(tc.get('freeze'))} frozen")
+        pooling = f"layer weights {_json_line(card['layer_weights'])}" if card.get("layer_weights") else "mean of the last layer"
         return [f"encoder: {b.get('name')} ({b.get('type')}, {b.get('layers')} layers x {b.get('width')}, commit {str(b.get('commit'))[:10]}; "
-                f"{'frozen' if card.get('frozen') else 'fine-tuned'}, weights {card.get('encoder_weights')})",
-                f"head: layer weights {_json_line(card.get('layer_weights'))}, MLP of {(card.get('head') or {}).get('hidden')} units; "
+                f"{how}; {card.get('encoder_weights')})",
+                f"head: {pooling}, MLP of {head.get('hidden')} units; "
                 f"{t.get('epochs')} epochs, kept epoch {t.get('best_epoch')} (validation UAR {t.get('val_uar', float('nan')):.3f})"]
     if not a: return [f"features: {' '.join(f.get('names', []))} ({f.get('dim')} numbers, {'trimmed' if f.get('trim') else 'whole clips'})"]
     return [f"frames: {f.get('kind')}{' + deltas' if f.get('deltas') else ''} ({f.get('dim')} numbers per 10 ms, {f.get('stack')} frames per step, "
@@ -271,6 +324,7 @@ def _model_lines(card:dict)->list[str]:
 def train_cmd(args)->int:
     from ser_nb.model import read_card
     r = _train(args)
+    if r is None: return 0  # a helper process of `accelerate launch`: the main process reports
     if args.json: print(_json_line(r)); return 0
     print(f"Trained {args.model} on {r['n_train']} clips, tested on {r['n_test']} ({r['seconds']:.1f} s)")
     for line in _model_lines(read_card(r["out"])): print(f"  {line}")
@@ -290,13 +344,6 @@ def _audio_inputs(paths:list[str], limit:int|None=None)->list[str]:
         if limit is not None and len(out) >= limit: break
     if not out: raise SerError(f"no audio files in {', '.join(paths)}")
     return out[:limit] if limit is not None else out
-
-def _seconds(s:str)->float:
-    "A positive, finite number of seconds (the type of `--max-duration`)."
-    try: v = float(s)
-    except ValueError: v = float("nan")
-    if not 0 < v < float("inf"): raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {s!r}")
-    return v
 
 def _predict_args(p):
     from ser_nb.model import MAX_DURATION

@@ -252,12 +252,16 @@ def train_net(net:RecurrentNet, # a new network, or the one a checkpoint was wri
 # %% ../nbs/05_deep.ipynb #145e54a4
 def plot_history(history:list[dict], # `train_net`'s rows
                  ax=None, title:str="learning curves"):
-    "Training and validation loss, and validation UAR, per epoch; the kept epoch marked."
+    "Training and validation loss, and validation UAR, per epoch; the kept epoch marked (training loss alone for a run without validation)."
     import matplotlib.pyplot as plt
-    h = pd.DataFrame(history)
+    h = pd.DataFrame(history).astype({"val_loss": float, "val_uar": float})
     ax = ax or plt.subplots(figsize=(6, 3))[1]
-    ax.plot(h.epoch, h.train_loss, label="train loss"); ax.plot(h.epoch, h.val_loss, label="validation loss")
+    ax.plot(h.epoch, h.train_loss, label="train loss")
     ax.set(xlabel="epoch", ylabel="cross-entropy", title=title)
+    if h.val_uar.isna().all():
+        ax.legend(loc="upper right", fontsize=8)
+        return ax
+    ax.plot(h.epoch, h.val_loss, label="validation loss")
     ax2 = ax.twinx()
     ax2.plot(h.epoch, h.val_uar, color="C2", label="validation UAR"); ax2.set(ylabel="UAR", ylim=(0, 1)); ax2.grid(False)
     best = h.val_uar.idxmax()

@@ -69,10 +69,13 @@ def test_help_imports_no_model_library(argv):
 def test_train_help_names_every_model_and_the_defaults():
     from ser_nb.classical import MODELS, RICH_FEATURES
     from ser_nb.deep import CELL_NAMES, TrainConfig
+    from ser_nb.transformer import TuneConfig
     r = ser("train", "--help")
     flat = " ".join(r.stdout.split())
     assert r.returncode == 0 and "{" + ",".join([*MODELS, *CELL_NAMES, "transformer"]) + "}" in flat
-    assert f"(default {TrainConfig().epochs})" in flat and "--frozen" in flat and "--checkpoint FILE" in flat
+    assert f"(default: lstm, gru {TrainConfig().epochs}; transformer {TuneConfig().epochs}" in flat and "--frozen" in flat and "--checkpoint FILE" in flat
+    assert all(f in flat for f in ("--max-duration SECONDS", "--freeze-encoder", "--lora RANK", "--grad-accum N", "--no-mixed-precision",
+                                   "--exclude-hindi", "--model-name-suffix TEXT", "--init-from MODEL", "--gradient-checkpointing"))
     assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in flat and "--trim, --no-trim" in flat and "--original" in flat
 
 def test_check_json_keeps_non_ascii(tmp_path):

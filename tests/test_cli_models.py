@@ -265,3 +265,73 @@ def test_frozen_transformer_trains_predicts_and_shows_its_card(toy, tmp_path, ki
     assert card["frozen"] is True and sorted(card["files"]) == ["head.safetensors"] and abs(sum(card["layer_weights"]) - 1) < 1e-3
     out = ser("info", tmp_path/"model", cache=d/"cache").stdout
     assert f"encoder: {enc} ({kind}, 2 layers x 32" in out
+
+
+@pytest.fixture(scope="module")
+def tiny_whisper(tmp_path_factory):
+    from ser_nb.transformer import tiny_encoder
+    return tiny_encoder("whisper", tmp_path_factory.mktemp("enc")/"whisper")
+
+TUNE = ("--epochs", "2", "--max-duration", "1")
+
+def test_fine_tuned_transformer_trains_predicts_and_shows_its_card(toy, tmp_path, tiny_whisper):
+    "`ser train transformer` fine-tunes by default: the trained tensors are stored, the frozen stem is fetched by name."
+    d, root, _ = toy
+    res, recs, card = train_predict_info(d, root, "transformer", "--model-name", tiny_whisper, *TUNE, "--lora", "4", "--grad-accum", "2",
+                                         "--gradient-checkpointing", "--no-mixed-precision", out=tmp_path/"model")
+    assert res["n_train"] + res["n_test"] == 48 and len(recs) == 4 and all(abs(sum(r["probabilities"].values()) - 1) < 1e-6 for r in recs)
+    tc = card["train_config"]
+    assert card["frozen"] is False and sorted(card["files"]) == ["model.safetensors"] and card["features"]["max_duration"] == 1
+    assert (tc["epochs"], tc["lora"], tc["grad_accum"], tc["checkpointing"], tc["precision"]) == (2, 4, 2, True, "no")
+    out = ser("info", tmp_path/"model", cache=d/"cache").stdout
+    assert "fine-tuned with LoRA rank 4" in out and "tensors fine-tuning changed are stored in model.safetensors" in out
+
+def test_transformer_flags_are_checked(toy, tmp_path, tiny_whisper):
+    d, root, _ = toy
+    csvs = ("--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv", "--out", tmp_path/"m")
+    r = ser("train", "transformer", *csvs, "--model-name", tiny_whisper, "--frozen", "--lora", "4", cache=d/"cache")
+    assert "--lora: fine-tuning flag(s); --frozen trains a head" in one_line_error(r)
+    r = ser("train", "svm", *csvs, "--freeze-encoder", cache=d/"cache")
+    assert "--freeze-encoder: not a flag of svm (classical family)" in one_line_error(r)
+    r = ser("train", "transformer", *csvs, "--model-name", tiny_whisper, "--max-duration", "0", cache=d/"cache")
+    assert r.returncode == 2 and "expected a positive number of seconds" in r.stderr
+
+def test_transfer_learning_default_folder_and_exclude_hindi(toy, tmp_path, tiny_whisper):
+    "--init-from goes on training a saved model with a new emotion; --out defaults to models/NAME + suffix; --exclude-hindi drops URDU/Hindi rows."
+    d, root, _ = toy
+    train, test = (pd.read_csv(d/f"csv/{s}_ravdess_4class.csv") for s in ("train", "test"))
+    fear = make_toy_corpus(tmp_path/"fear", "ravdess", n_speakers=2, per_emotion=2, emotions=["fear", "sad"])
+    from ser_nb.data import read_ravdess
+    extra = read_ravdess(fear)[["path", "emotion", "speaker"]].assign(corpus="urdu")
+    extra["speaker"] = "urdu_" + extra.speaker
+    x_train, x_test = extra[extra.speaker.str.endswith("01")], extra[extra.speaker.str.endswith("02")]
+    pd.concat([train, x_train]).to_csv(tmp_path/"train.csv", index=False); pd.concat([test, x_test]).to_csv(tmp_path/"test.csv", index=False)
+    r = subprocess.run([*SER, "train", "transformer", "--model-name", tiny_whisper, *TUNE, "--train-csv", tmp_path/"train.csv",
+                        "--test-csv", tmp_path/"test.csv", "--exclude-hindi", "--model-name-suffix=-ravdess", "--json"],
+                       capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "SER_CACHE": str(d/"cache")}, timeout=600)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["out"] == "models/whisper-ravdess" and res["n_train"] == len(train) and (tmp_path/"models/whisper-ravdess/card.json").exists()
+    r = ser("train", "transformer", "--init-from", tmp_path/"models/whisper-ravdess", "--learning-rate", "1e-5", "--epochs", "1",
+            "--train-csv", tmp_path/"train.csv", "--test-csv", tmp_path/"test.csv", "--out", tmp_path/"five", "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path/"five/card.json").read_text())
+    assert card["labels"] == ["sad", "neutral", "happy", "angry", "fear"] and card["continued_from"]["labels"] == ["sad", "neutral", "happy", "angry"]
+    assert card["train_config"]["lr"] == 1e-5
+
+def test_accelerate_launch_two_cpu_processes(toy, tmp_path, tiny_whisper):
+    "The multi-GPU path, `accelerate launch`, run on the CPU with two processes: one model is saved, and it predicts."
+    d, root, _ = toy
+    ser_script = shutil.which("ser", path=str(Path(sys.executable).parent))
+    r = subprocess.run([str(Path(sys.executable).parent/"accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                        "--mixed_precision", "no", "--dynamo_backend", "no", ser_script, "train", "transformer", "--model-name", tiny_whisper, *TUNE,
+                        "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv", "--out", tmp_path/"ddp", "--json"],
+                       capture_output=True, text=True, env={**os.environ, "SER_CACHE": str(d/"cache"), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    assert len(lines) == 1, r.stdout  # only the main process reports
+    assert json.loads(lines[0])["n_train"] > 0
+    card = json.loads((tmp_path/"ddp/card.json").read_text())
+    assert card["training"]["epochs"] == 2 and [h["processes"] for h in card["history"]] == [2, 2]  # both processes trained it
+    p = ser("predict", tmp_path/"ddp", sorted((root/"Actor_01").iterdir())[0], "--json", cache=d/"cache")
+    assert p.returncode == 0 and json.loads(p.stdout)["emotion"] in ("sad", "neutral", "happy", "angry")
