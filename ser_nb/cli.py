@@ -299,6 +299,11 @@ def _train(args)->dict:
                           params=params or None, original=args.original, **common)
 
 # %% ../nbs/09_cli.ipynb #4ee45bce
+def _kept(t:dict)->str:
+    "Which epoch training kept, and why."
+    v = t.get("val_uar")
+    return f"kept epoch {t.get('best_epoch')} (validation UAR {v:.3f})" if v is not None else "the last kept (no speakers held out)"
+
 def _model_lines(card:dict)->list[str]:
     "What was trained, in a line or two: the features (or frames) and, for a network, its shape and training."
     f, a, t = card.get("features") or {}, card.get("architecture"), card.get("training") or {}
@@ -311,13 +316,12 @@ def _model_lines(card:dict)->list[str]:
         return [f"encoder: {b.get('name')} ({b.get('type')}, {b.get('layers')} layers x {b.get('width')}, commit {str(b.get('commit'))[:10]}; "
                 f"{how}; {card.get('encoder_weights')})",
                 f"head: {pooling}, MLP of {head.get('hidden')} units; "
-                f"{t.get('epochs')} epochs, kept epoch {t.get('best_epoch')} (validation UAR {t.get('val_uar', float('nan')):.3f})"]
+                f"{t.get('epochs')} epochs, {_kept(t)}"]
     if not a: return [f"features: {' '.join(f.get('names', []))} ({f.get('dim')} numbers, {'trimmed' if f.get('trim') else 'whole clips'})"]
     return [f"frames: {f.get('kind')}{' + deltas' if f.get('deltas') else ''} ({f.get('dim')} numbers per 10 ms, {f.get('stack')} frames per step, "
             f"{f.get('norm')} normalisation{', trimmed' if f.get('trim') else ''})",
             f"network: {'bidirectional ' if a.get('bidirectional') else ''}{a.get('cell', '').upper()}, {a.get('layers')} x {a.get('hidden')} units, "
-            f"{a.get('pooling')} pooling, {card.get('n_params', 0):,} parameters; {t.get('epochs')} epochs, kept epoch {t.get('best_epoch')} "
-            f"(validation UAR {t.get('val_uar', float('nan')):.3f})"]
+            f"{a.get('pooling')} pooling, {card.get('n_params', 0):,} parameters; {t.get('epochs')} epochs, {_kept(t)}"]
 
 # %% ../nbs/09_cli.ipynb #ccdfebbb
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)

@@ -335,3 +335,12 @@ def test_accelerate_launch_two_cpu_processes(toy, tmp_path, tiny_whisper):
     assert card["training"]["epochs"] == 2 and [h["processes"] for h in card["history"]] == [2, 2]  # both processes trained it
     p = ser("predict", tmp_path/"ddp", sorted((root/"Actor_01").iterdir())[0], "--json", cache=d/"cache")
     assert p.returncode == 0 and json.loads(p.stdout)["emotion"] in ("sad", "neutral", "happy", "angry")
+
+def test_fixed_epochs_without_held_out_speakers(toy, tmp_path, tiny_whisper):
+    "--val-size 0 trains every epoch on all the clips and keeps the last; train and info say so."
+    d, root, _ = toy
+    r = ser("train", "transformer", "--model-name", tiny_whisper, *TUNE, "--val-size", "0", "--train-csv", d/"csv/train_ravdess_4class.csv",
+            "--test-csv", d/"csv/test_ravdess_4class.csv", "--out", tmp_path/"m", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    assert "2 epochs, the last kept (no speakers held out)" in r.stdout
+    assert "the last kept (no speakers held out)" in ser("info", tmp_path/"m", cache=d/"cache").stdout
