@@ -40,11 +40,3 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
-
-
-@pytest.fixture(autouse=True)
-def _environment_restored():
-    "Every test leaves `os.environ` as it found it: Dask's LocalCluster, for one, sets OMP_NUM_THREADS=1 for its workers in the test process, and the training subprocesses of later tests would inherit a single thread."
-    before = dict(os.environ)
-    yield
-    os.environ.clear(); os.environ.update(before)

@@ -1,5 +1,5 @@
 "`extract` through joblib's Dask backend, on a two-worker `distributed.LocalCluster`, gives the values of the default backend."
-import sys
+import os, sys
 
 import joblib, numpy as np, pytest
 
@@ -27,10 +27,13 @@ def test_backend_that_cannot_stream_results(files, reference):
 
 @pytest.fixture(scope="module")
 def client():
+    "A two-worker cluster. Starting it sets OMP_NUM_THREADS=1 (for its workers) in this process too: the environment is put back after, or every later training subprocess would run on one thread."
     from distributed import Client, LocalCluster
+    before = dict(os.environ)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
          Client(cluster) as c:
         yield c
+    os.environ.clear(); os.environ.update(before)
 
 
 def test_dask_backend_matches_in_process(files, reference, client):
