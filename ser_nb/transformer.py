@@ -689,8 +689,9 @@ def evaluate(self:TransformerEmotionRecognizer, test_df:pd.DataFrame|None=None, 
     "With `test_df`, the shared metrics (a dict, as every family); without, the original's `(accuracy, macro-F1, cross-entropy loss)`."
     if test_df is not None: return EmotionModel.evaluate(self, test_df, csv)
     if getattr(self, "test_df_", None) is None: raise SerError("evaluate: no test clips; pass test_paths and test_labels to prepare_data, or a table to evaluate")
-    m = EmotionModel.evaluate(self, self.test_df_)
-    P = self.predict_proba(self.test_df_)
+    P = self.predict_proba(self.test_df_)  # once: the metrics and the loss both come from it
+    m = metrics(list(self.test_df_.emotion), [self.labels[i] for i in P.argmax(1)], self.labels)
+    self.info["metrics"], self.info["test"] = m, describe_data(self.test_df_)
     y = self.test_df_.emotion.map({e: i for i, e in enumerate(self.labels)}).to_numpy()
     return m["accuracy"], m["macro_f1"], float(-np.log(P[np.arange(len(y)), y].clip(1e-12)).mean())
 
