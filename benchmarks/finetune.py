@@ -4,7 +4,7 @@ For each fold, a fresh `TransformerEmotionRecognizer` (fine-tuned, the library's
 trained on the other five folds for a fixed number of epochs (no speakers held out, the last epoch kept: `val_size` 0),
 then scored on the fold's speakers.
 After every fold it rewrites `06_transformer_finetune[8].json` in the results folder (`--results`, default nbs/results),
-with the per-fold metrics, the pooled confusion matrix, each fold's learning curves and the time taken; folds already in
+with the per-fold metrics and confusion matrices, each clip's probabilities (as `ser_nb.evaluate.stored_predictions`), each fold's learning curves and the time taken; folds already in
 that file are not run again, so an interrupted run picks up where it stopped. Run it on an otherwise idle machine.
 
     SER_DATA=/path/to/corpora HF_HOME=../shared/hf HF_HUB_OFFLINE=1 python benchmarks/finetune.py [--classes 4|8] [--threads 2]
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ser_nb.data import EMOTIONS, SerError, data_root, read_ravdess, select_emotions, speaker_folds
+from ser_nb.evaluate import evaluate_model, stored_predictions
 from ser_nb.model import METRICS, library_versions
 from ser_nb.results import load_result, save_result
 from ser_nb.transformer import TransformerEmotionRecognizer
@@ -55,9 +56,10 @@ def main():
         test = folds == k
         t0 = time.time()
         rec = TransformerEmotionRecognizer(a.model, labels, progress=True, **settings).fit(rav[~test].reset_index(drop=True))
-        m = rec.evaluate(rav[test].reset_index(drop=True))
+        pred, m = evaluate_model(rec, rav[test].reset_index(drop=True))
         runs[str(k)] = {"test_speakers": sorted(set(rav.speaker[test])), "n_train": int((~test).sum()), "n_test": int(test.sum()),
                         **{n: m[n] for n in METRICS}, "confusion": m["confusion"], "history": rec.history_,
+                        "predictions": stored_predictions(pred, data_root()).to_dict("list"),
                         "best_epoch": rec.info["training"]["best_epoch"], "seconds": round(time.time() - t0, 1)}
         save_result(name, out)
         print(f"fold {k}: UAR {m['uar']:.3f} in {time.time() - t0:.0f} s", flush=True)

@@ -16,7 +16,7 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
 # %% auto #0
 __all__ = ['COMMANDS', 'DISTRIBUTIONS', 'FLAG_FAMILIES', 'TUNING_FLAGS', 'command', 'build_parser', 'main', 'run_ser',
            'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd',
-           'grid_search_cmd']
+           'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -324,6 +324,12 @@ def _model_lines(card:dict)->list[str]:
             f"{a.get('pooling')} pooling, {card.get('n_params', 0):,} parameters; {t.get('epochs')} epochs, {_kept(t)}"]
 
 # %% ../nbs/09_cli.ipynb #ccdfebbb
+def _confusion_lines(labels:list[str], cm:list[list[int]])->list[str]:
+    "A confusion matrix as indented text lines, rows true."
+    w = max(map(len, labels))
+    return ([f"  confusion (rows true, columns predicted):", f"    {'':>{w}} " + " ".join(f"{l[:7]:>7}" for l in labels)]
+            + [f"    {l:>{w}} " + " ".join(f"{v:>7}" for v in row) for l, row in zip(labels, cm)])
+
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
 def train_cmd(args)->int:
     from ser_nb.model import read_card
@@ -333,9 +339,7 @@ def train_cmd(args)->int:
     print(f"Trained {args.model} on {r['n_train']} clips, tested on {r['n_test']} ({r['seconds']:.1f} s)")
     for line in _model_lines(read_card(r["out"])): print(f"  {line}")
     print(f"  accuracy {r['accuracy']:.3f}   UAR {r['uar']:.3f}   macro-F1 {r['macro_f1']:.3f}")
-    w = max(map(len, r["labels"]))
-    print(f"  confusion (rows true, columns predicted):\n    {'':>{w}} " + " ".join(f"{l[:7]:>7}" for l in r["labels"]))
-    for l, row in zip(r["labels"], r["confusion"]): print(f"    {l:>{w}} " + " ".join(f"{v:>7}" for v in row))
+    print("\n".join(_confusion_lines(r["labels"], r["confusion"])))
     print(f"Saved {r['out']}")
     return 0
 
@@ -401,6 +405,133 @@ def info_cmd(args)->int:
     card = read_card(args.model)
     verify_files(args.model, card)
     print(_json_line(card) if args.json else "\n".join(_card_lines(card)))
+    return 0
+
+# %% ../nbs/09_cli.ipynb #81bde9d2
+def _evaluate_args(p):
+    p.add_argument("model", help="model folder")
+    p.add_argument("test_csv", help="test clips (path, emotion[, speaker, corpus]), e.g. from `ser prepare`")
+    p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap draws of the speakers for the 95%% intervals (default: %(default)s)")
+    p.add_argument("--predictions", metavar="CSV", help="also write the prediction table (one row per clip) to this CSV")
+    p.add_argument("--json", action="store_true", help="one JSON object: the keys of `ser train --json`, plus ci, per_class, ece, n_excluded")
+
+@command("evaluate", "Score a saved model on a test CSV, with confidence intervals that resample speakers.", _evaluate_args)
+def evaluate_cmd(args)->int:
+    import time
+    from ser_nb.data import atomic_write, read_split_csv
+    from ser_nb.model import load
+    from ser_nb.evaluate import evaluate_model
+    if args.n_boot < 100: raise SerError(f"--n-boot must be at least 100 for a 95% interval, got {args.n_boot}")
+    t0, model, test = time.time(), load(args.model), read_split_csv(args.test_csv)
+    pred, r = evaluate_model(model, test, args.n_boot)
+    r.update(n_train=(model.info.get("training") or {}).get("n"), seconds=round(time.time() - t0, 2), model=str(args.model))
+    if args.predictions: atomic_write(args.predictions, lambda tmp: pred.to_csv(tmp, index=False))
+    if args.json: print(_json_line(r)); return 0
+    ci = r["ci"] or {}
+    iv = lambda k: f" [{ci[k][0]:.3f}, {ci[k][1]:.3f}]" if k in ci else ""
+    n = pred.speaker.nunique()
+    print(f"Evaluated {args.model} on {r['n_test']} clips of {n} speaker{'s' * (n != 1)} ({args.test_csv})"
+          + (f"; {r['n_excluded']} clips of other emotions left out" if r["n_excluded"] else ""))
+    print(f"  accuracy {r['accuracy']:.3f}{iv('accuracy')}   UAR {r['uar']:.3f}{iv('uar')}   macro-F1 {r['macro_f1']:.3f}{iv('macro_f1')}")
+    print(f"  95% intervals: speakers resampled {args.n_boot} times" if ci else "  no intervals: every clip is of one speaker")
+    w = max(map(len, r["labels"]))
+    print(f"  per emotion:  {'':>{w}} precision recall     F1 clips")
+    for l, c in r["per_class"].items():
+        print(f"                {l:>{w}} " + " ".join("      –" if c[k] is None else f"{c[k]:>7.3f}" for k in ("precision", "recall", "f1")) + f" {c['support']:>5}")
+    print("\n".join(_confusion_lines(r["labels"], r["confusion"])))
+    print(f"  calibration: expected calibration error {r['ece']:.3f}")
+    if args.predictions: print(f"Wrote {args.predictions}")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #ce3cb0c3
+def _timeline_args(p):
+    p.add_argument("model", help="model folder")
+    p.add_argument("file", help="a recording of any length")
+    p.add_argument("--out", metavar="PREFIX", help="also write PREFIX.csv, PREFIX.json and the plot PREFIX.png")
+    p.add_argument("--window", type=_seconds, default=4., metavar="SECONDS", help="longer speech is classified in windows this long (default: %(default)s)")
+    p.add_argument("--hop", type=_seconds, default=2., metavar="SECONDS", help="one window every HOP seconds (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="one JSON object per stretch of speech: path, start, end, emotion, confidence, probabilities")
+
+def _write_timeline(prefix:str, rows:list[dict], labels:list[str]):
+    "PREFIX.csv, PREFIX.json and PREFIX.png of a timeline, each written atomically."
+    import matplotlib; matplotlib.use("Agg")
+    from ser_nb.data import atomic_write
+    from ser_nb.timeline import plot_timeline, timeline_table
+    table = timeline_table(rows)
+    atomic_write(f"{prefix}.csv", lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write(f"{prefix}.json", lambda tmp: tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False)))
+    fig = plot_timeline(table, labels=labels).figure
+    atomic_write(f"{prefix}.png", lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight"))
+
+def _print_timeline(rows, as_json:bool, path:str)->list[dict]:
+    "Print each row of a timeline as it comes (a line, or a JSON object with `path`); the rows."
+    out = []
+    if not as_json: print(f"{'start':>8} {'end':>8}  emotion    confidence", flush=True)
+    for r in rows:
+        out.append(r)
+        if as_json: print(_json_line({"path": path, **r}), flush=True)
+        else: print(f"{r['start']:8.2f} {r['end']:8.2f}  " + (f"{r['emotion']:<10} {r['confidence']:.3f}" if "emotion" in r else f"error: {r['error']}"), flush=True)
+    return out
+
+@command("timeline", "Emotion over time in a long recording: speech found by a voice-activity detector, each stretch classified.", _timeline_args)
+def timeline_cmd(args)->int:
+    from ser_nb.model import load
+    from ser_nb.timeline import emotion_timeline
+    if args.hop > args.window: raise SerError(f"--hop ({args.hop:g} s) must not be longer than --window ({args.window:g} s)")
+    model = load(args.model)
+    rows = _print_timeline(emotion_timeline(model, args.file, args.window, args.hop), args.json, args.file)
+    if not rows: print(f"ser: no speech found in {args.file}", file=sys.stderr)
+    if args.out:
+        _write_timeline(args.out, rows, list(model.labels))
+        print(f"Wrote {args.out}.csv, {args.out}.json and {args.out}.png", file=sys.stderr)
+    return 0
+
+# %% ../nbs/09_cli.ipynb #8f40b160
+def _listen_args(p):
+    p.add_argument("model", help="model folder")
+    p.add_argument("--device", help="input device, by name or index (`python -m sounddevice` lists them); default the system's")
+    p.add_argument("--from", dest="source", metavar="FILE", help="read FILE as if it were the microphone")
+    p.add_argument("--json", action="store_true", help="one JSON object per stretch of speech")
+
+@command("listen", "Emotion of live speech from the microphone, one line per stretch of speech (needs ser_nb[listen]).", _listen_args)
+def listen_cmd(args)->int:
+    from ser_nb.model import load
+    from ser_nb.timeline import emotion_timeline, microphone_blocks, read_blocks
+    model = load(args.model)
+    if args.source: blocks = read_blocks(args.source, seconds=.1)
+    else:
+        blocks = microphone_blocks(device=int(args.device) if args.device and args.device.isdigit() else args.device)
+        print("ser: listening; Ctrl+C stops", file=sys.stderr, flush=True)
+    _print_timeline(emotion_timeline(model, blocks, batch=1), args.json, args.source or "microphone")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #241abec7
+def _serve_args(p):
+    from ser_nb.model import MAX_DURATION
+    from ser_nb.serve import MAX_UPLOAD_MB, TOKEN_ENV
+    p.add_argument("model", help="model folder")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only; 0.0.0.0: every network, set a token)")
+    p.add_argument("--port", type=int, default=8000, help="(default: %(default)s)")
+    p.add_argument("--token", help=f"bearer token the API requires (default: ${TOKEN_ENV} if set, else none)")
+    p.add_argument("--max-mb", type=_seconds, default=MAX_UPLOAD_MB, metavar="MIB", help="largest upload (default: %(default)s MiB)")
+    p.add_argument("--max-duration", type=_seconds, default=MAX_DURATION, metavar="SECONDS", help="longest audio accepted (default: %(default)s s)")
+    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="predictions running at once (default: %(default)s)")
+
+@command("serve", "Serve a saved model over HTTP: a REST API (/predict, /health, /model, /docs) and a web page.", _serve_args)
+def serve_cmd(args)->int:
+    import socket, uvicorn
+    from ser_nb.serve import TOKEN_ENV, create_app
+    if not 0 < args.port < 65536: raise SerError(f"--port must be 1-65535, got {args.port}")
+    if args.concurrency < 1: raise SerError(f"--concurrency must be at least 1, got {args.concurrency}")
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as s:
+        try: s.bind((args.host, args.port))
+        except OSError as e: raise SerError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    app = create_app(args.model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token, concurrency=args.concurrency)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not (args.token or os.environ.get(TOKEN_ENV)):
+        print(f"ser: warning: listening on {args.host} without a token: anyone who can reach this machine can use the API "
+              f"(set --token or ${TOKEN_ENV})", file=sys.stderr)
+    print(f"Serving {args.model} on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops it", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 # %% ../nbs/09_cli.ipynb #676d1e38

@@ -15,7 +15,7 @@ import pandas as pd
 from .data import SerError, atomic_write
 
 # %% auto #0
-__all__ = ['results_dir', 'json_default', 'save_result', 'load_result']
+__all__ = ['TABLES', 'results_dir', 'json_default', 'save_result', 'load_result']
 
 # %% ../nbs/01a_results.ipynb #c93040c5
 def results_dir()->Path:
@@ -31,24 +31,27 @@ def json_default(o):
     if isinstance(o, (set, frozenset)): return sorted(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
-def save_result(name:str, # file name in `results_dir()`: `.json` for data, `.csv` for a DataFrame
-                value, # a DataFrame (.csv) or anything JSON holds (.json)
+TABLES = (".csv", ".csv.gz")  # result names that hold a DataFrame; .gz: compressed (large tables, e.g. predictions per clip)
+
+def save_result(name:str, # file name in `results_dir()`: `.json` for data, `.csv` or `.csv.gz` for a DataFrame
+                value, # a DataFrame (.csv, .csv.gz) or anything JSON holds (.json)
                )->Path:
     "Store `value` as `results_dir()/name`, atomically."
     path = results_dir()/name
-    if path.suffix == ".csv":
+    if name.endswith(TABLES):
         if not isinstance(value, pd.DataFrame): raise TypeError(f"{name}: a .csv result must be a DataFrame, got {type(value).__name__}")
-        return atomic_write(path, lambda tmp: value.to_csv(tmp, index=False))
-    if path.suffix != ".json": raise ValueError(f"{name}: results are .json or .csv files")
+        gz = {"compression": {"method": "gzip", "mtime": 0}} if name.endswith(".gz") else {}  # the same table, the same bytes
+        return atomic_write(path, lambda tmp: value.to_csv(tmp, index=False, **gz))
+    if path.suffix != ".json": raise ValueError(f"{name}: results are .json, .csv or .csv.gz files")
     text = json.dumps(value, indent=1, default=json_default, ensure_ascii=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 # %% ../nbs/01a_results.ipynb #a88d0f42
 def load_result(name:str, # file name in `results_dir()`
-               ): # the DataFrame of a .csv, the parsed value of a .json
+               ): # the DataFrame of a .csv or .csv.gz, the parsed value of a .json
     "Read the stored result `name`."
     path = results_dir()/name
     if not path.is_file():
         raise SerError(f"{path}: no stored result; run the `#| notest` cell that saves {name!r} to create it")
-    if path.suffix == ".csv": return pd.read_csv(path)
+    if name.endswith(TABLES): return pd.read_csv(path)
     return json.loads(path.read_text(encoding="utf-8"))

@@ -91,6 +91,31 @@ def test_tampered_and_missing_models_are_refused(toy, tmp_path):
     assert "no such model folder" in one_line_error(ser("predict", tmp_path/"nope", clip, cache=d/"cache"))
     assert "card.json: missing" in one_line_error(ser("info", tmp_path, cache=d/"cache"))
 
+def test_evaluate_matches_train_and_adds_intervals(toy, tmp_path):
+    "`ser evaluate` on the test CSV gives `ser train`'s numbers; on a CSV of several speakers, intervals around them and a prediction table."
+    d, root, trained = toy
+    r = ser("evaluate", d/"models/svm", d/"csv/test_ravdess_4class.csv", "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    e = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {k: e[k] for k in ("accuracy", "uar", "macro_f1", "labels", "confusion", "n_test", "n_train")} == \
+           {k: trained[k] for k in ("accuracy", "uar", "macro_f1", "labels", "confusion", "n_test", "n_train")}
+    r = ser("evaluate", d/"models/svm", d/"csv/train_ravdess_4class.csv", "--json", "--predictions", tmp_path/"p.csv", cache=d/"cache")
+    e = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(e["ci"]) == {"accuracy", "uar", "macro_f1"} and all(lo <= e[k] <= hi for k, (lo, hi) in e["ci"].items())
+    assert set(e["per_class"]) == set(e["labels"]) and 0 <= e["ece"] <= 1 and e["n_excluded"] == 0
+    p = pd.read_csv(tmp_path/"p.csv")
+    assert len(p) == e["n_test"] and {"path", "speaker", "emotion", "predicted", "confidence", "p_sad"} <= set(p)
+    assert ((p.predicted == p.emotion).mean() - e["accuracy"]) ** 2 < 1e-12
+
+def test_evaluate_bad_input_is_one_line(toy, tmp_path):
+    d, root, _ = toy
+    csv = pd.read_csv(d/"csv/test_ravdess_4class.csv")
+    (tmp_path/"garbage.wav").write_bytes(os.urandom(500))
+    pd.concat([csv, csv.head(1).assign(path=str(tmp_path/"garbage.wav"))]).to_csv(tmp_path/"bad.csv", index=False)
+    assert "garbage.wav" in one_line_error(ser("evaluate", d/"models/svm", tmp_path/"bad.csv", cache=d/"cache"))
+    assert "no such CSV file" in one_line_error(ser("evaluate", d/"models/svm", tmp_path/"none.csv", cache=d/"cache"))
+    assert "not a saved ser_nb model" in one_line_error(ser("evaluate", tmp_path, d/"csv/test_ravdess_4class.csv", cache=d/"cache"))
+
 def test_grid_search_fast(toy):
     d, root, _ = toy
     r = ser("grid-search", "svm", "--train-csv", d/"csv/train_ravdess_4class.csv", "--fast", "--folds", "3",
