@@ -21,8 +21,8 @@ from .timeline import emotion_timeline
 
 # %% auto #0
 __all__ = ['MAX_UPLOAD_MB', 'MAX_TIMELINE_SECONDS', 'TOKEN_ENV', 'PAGE_HTML', 'PAGE_JS', 'PAGE_TIMELINE', 'PAGE_RECORDER', 'PAGE',
-           'UploadError', 'save_upload', 'check_audio', 'predict_upload', 'answer_upload', 'answer_timeline',
-           'BodyLimit', 'create_app']
+           'UploadError', 'save_upload', 'check_audio', 'predict_upload', 'received', 'answer_upload',
+           'answer_timeline', 'BodyLimit', 'create_app']
 
 # %% ../nbs/08a_serve.ipynb #dd4582bc
 MAX_UPLOAD_MB = 25.  # one upload, in MiB
@@ -74,33 +74,34 @@ def predict_upload(model:EmotionModel, path:Path, name:str)->dict:
     return {k: r[k] for k in ("emotion", "confidence", "probabilities")}
 
 # %% ../nbs/08a_serve.ipynb #0ca2fe30
-async def answer_upload(model:EmotionModel, # the loaded model
-                        upload, # a `fastapi.UploadFile`
-                        folder:Path, max_bytes:int, max_seconds:float, # the private folder and the limits
-                        gate:asyncio.Semaphore, # how many predictions may run at once
-                       )->dict: # emotion, confidence, probabilities, duration, filename
-    "Save, check, predict off the event loop, clean up: the service's answer to one upload."
+async def received(upload, # a `fastapi.UploadFile`
+                   folder:Path, max_bytes:int, max_seconds:float, # the private folder and the limits
+                   gate:asyncio.Semaphore, # how many may run at once
+                   work, # `work(path, name)`, run in a worker thread on the checked upload
+                  )->tuple[float, object]: # (duration, what `work` returned)
+    "Save, check, run `work` off the event loop, clean up; a library error from `work` is a 422 naming the upload."
     path, name = await save_upload(upload, folder, max_bytes), upload.filename or "the upload"
     try:
         duration = check_audio(path, name, max_seconds)
-        async with gate: out = await asyncio.to_thread(predict_upload, model, path, name)
+        async with gate: return duration, await asyncio.to_thread(work, path, name)
+    except SerError as e:
+        if isinstance(e, UploadError): raise
+        raise UploadError(422, f"{name}: {str(e).replace(os.fspath(path) + ': ', '')}") from None
     finally: path.unlink(missing_ok=True)
-    return {**out, "duration": round(duration, 3), "filename": name}
+
+async def answer_upload(model:EmotionModel, upload, folder:Path, max_bytes:int, max_seconds:float, gate:asyncio.Semaphore,
+                       )->dict: # emotion, confidence, probabilities, duration, filename
+    "The service's answer to one upload: the model's prediction, through `received`."
+    duration, out = await received(upload, folder, max_bytes, max_seconds, gate, lambda path, name: predict_upload(model, path, name))
+    return {**out, "duration": round(duration, 3), "filename": upload.filename or "the upload"}
 
 # %% ../nbs/08a_serve.ipynb #ba9729bb
 async def answer_timeline(model:EmotionModel, upload, folder:Path, max_bytes:int, max_seconds:float, gate:asyncio.Semaphore,
                           window:float=4., hop:float=2., # as in `emotion_timeline`
                          )->dict: # filename, duration, segments (start, end, emotion, confidence, probabilities)
-    "The service's timeline of one uploaded recording: saved privately, checked, read in a worker thread, cleaned up."
-    path, name = await save_upload(upload, folder, max_bytes), upload.filename or "the upload"
-    try:
-        duration = check_audio(path, name, max_seconds)
-        async with gate: rows = await asyncio.to_thread(lambda: list(emotion_timeline(model, path, window, hop)))
-    except SerError as e:
-        if isinstance(e, UploadError): raise
-        raise UploadError(422, f"{name}: {str(e).replace(os.fspath(path) + ': ', '')}") from None
-    finally: path.unlink(missing_ok=True)
-    return {"filename": name, "duration": round(duration, 3), "segments": rows}
+    "The service's timeline of one uploaded recording, through `received`."
+    duration, rows = await received(upload, folder, max_bytes, max_seconds, gate, lambda path, name: list(emotion_timeline(model, path, window, hop)))
+    return {"filename": upload.filename or "the upload", "duration": round(duration, 3), "segments": rows}
 
 # %% ../nbs/08a_serve.ipynb #0bcbde19
 PAGE_HTML = """<!doctype html>
