@@ -16,7 +16,7 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
 # %% auto #0
 __all__ = ['COMMANDS', 'DISTRIBUTIONS', 'FLAG_FAMILIES', 'TUNING_FLAGS', 'command', 'build_parser', 'main', 'run_ser',
            'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd',
-           'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'grid_search_cmd']
+           'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'export_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -81,7 +81,7 @@ def _prepare_args(p):
     p.add_argument("root", help="corpus folder (the CSV file for 'csv')")
     p.add_argument("--emotions", nargs="+", default=list(DEFAULT_EMOTIONS), metavar="EMOTION", help="emotions to keep (default: %(default)s)")
     p.add_argument("--split", choices=["speaker", "random"], default="speaker", help="speaker-independent (default) or random stratified")
-    p.add_argument("--test-size", type=float, default=0.2, help="share of clips in the test set (default: %(default)s)")
+    p.add_argument("--test-size", type=float, default=0.2, help="share of clips in the test set (default: %(default)s); 0: no split, one CSV all_<corpus>_<n>class.csv")
     p.add_argument("--seed", type=int, default=0, help="random seed of the split (default: %(default)s)")
     p.add_argument("--out", default="data/csv", help="folder for the CSVs (default: %(default)s)")
     p.add_argument("--balance", action="store_true", help="down-sample every emotion to the rarest")
@@ -102,11 +102,13 @@ def prepare_cmd(args)->int:
     both = set(speaker_key(r.train)) & set(speaker_key(r.test))
     print(f"Kept {kept} clips of {len(args.emotions)} emotions ({', '.join(args.emotions)}){', balanced' if args.balance else ''}")
     print(f"  per speaker: {_counts(pd.concat([r.train.speaker, r.test.speaker]), by_name=True)}")
-    print(f"Split: {args.split}, test size {args.test_size}, seed {args.seed}; {len(both)} speaker(s) on both sides")
-    for name, d in (("train", r.train), ("test", r.test)):
-        print(f"  {name}: {len(d)} clips, {speaker_key(d).nunique()} speaker(s); {_counts(d.emotion)}")
-    print(f"Wrote {r.train_csv}")
-    print(f"Wrote {r.test_csv}")
+    if r.test_csv is None: print(f"Not split (--test-size 0): all {len(r.train)} clips, {speaker_key(r.train).nunique()} speaker(s), in one CSV")
+    else:
+        print(f"Split: {args.split}, test size {args.test_size}, seed {args.seed}; {len(both)} speaker(s) on both sides")
+        for name, d in (("train", r.train), ("test", r.test)):
+            print(f"  {name}: {len(d)} clips, {speaker_key(d).nunique()} speaker(s); {_counts(d.emotion)}")
+    for csv in (r.train_csv, r.test_csv):
+        if csv is not None: print(f"Wrote {csv}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #5b0e3cae
@@ -353,10 +355,24 @@ def _audio_inputs(paths:list[str], limit:int|None=None)->list[str]:
     if not out: raise SerError(f"no audio files in {', '.join(paths)}")
     return out[:limit] if limit is not None else out
 
+def _model_folder(name:str|None)->str:
+    "The model a command names: a model folder, a pretrained model's name (`ser_nb.model.PRETRAINED`), or, for None, the default one (said on stderr)."
+    from ser_nb.model import DEFAULT_MODEL, PRETRAINED, pretrained
+    if name is None:
+        print(f"ser: using the pretrained model '{DEFAULT_MODEL}' ({PRETRAINED[DEFAULT_MODEL]}); "
+              "to use your own, name its folder first: ser predict models/NAME clip.wav", file=sys.stderr)
+        return str(pretrained(DEFAULT_MODEL))
+    return str(pretrained(name)) if name in PRETRAINED and not Path(name).exists() else str(name)
+
+def _is_model(arg:str)->bool:
+    "Whether a positional argument names a model (a folder with a card, or a pretrained name) rather than audio."
+    from ser_nb.model import PRETRAINED
+    return (Path(arg)/"card.json").is_file() or arg in PRETRAINED and not Path(arg).exists()
+
 def _predict_args(p):
-    from ser_nb.model import MAX_DURATION
-    p.add_argument("model", help="model folder (from `ser train`)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
+    from ser_nb.model import DEFAULT_MODEL, MAX_DURATION, PRETRAINED
+    p.add_argument("paths", nargs="+", metavar="[MODEL] PATH", help=f"a model folder or a pretrained model ({', '.join(PRETRAINED)}; "
+                                                                   f"default {DEFAULT_MODEL}), then audio files or folders (searched recursively)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N files")
     p.add_argument("--max-duration", type=_seconds, default=MAX_DURATION, metavar="SECONDS",
                    help="longer files get an error line, from their header, before any decoding (default: %(default)g)")
@@ -367,9 +383,11 @@ def _predict_args(p):
 def predict_cmd(args)->int:
     from ser_nb.model import load
     if args.limit is not None and args.limit < 1: raise SerError(f"--limit must be at least 1, got {args.limit}")
-    model = load(args.model)
+    given = _is_model(args.paths[0])
+    if given and len(args.paths) == 1: raise SerError(f"{args.paths[0]} is a model: name the audio files to predict after it")
+    model = load(_model_folder(args.paths[0] if given else None))
     failed = 0
-    for r in model.predict_records(_audio_inputs(args.paths, args.limit), progress=sys.stderr.isatty(), max_duration=args.max_duration):
+    for r in model.predict_records(_audio_inputs(args.paths[given:], args.limit), progress=sys.stderr.isatty(), max_duration=args.max_duration):
         failed += "error" in r
         if args.json: print(_json_line(r), flush=True)
         elif "error" in r: print(f"{r['path']}\terror: {r['error'].removeprefix(r['path'] + ': ')}", flush=True)
@@ -402,8 +420,9 @@ def _info_args(p):
 @command("info", "Show a saved model's card (after checking its files).", _info_args)
 def info_cmd(args)->int:
     from ser_nb.model import read_card, verify_files
-    card = read_card(args.model)
-    verify_files(args.model, card)
+    folder = _model_folder(args.model)
+    card = read_card(folder)
+    verify_files(folder, card)
     print(_json_line(card) if args.json else "\n".join(_card_lines(card)))
     return 0
 
@@ -422,7 +441,7 @@ def evaluate_cmd(args)->int:
     from ser_nb.model import load
     from ser_nb.evaluate import evaluate_model
     if args.n_boot < 100: raise SerError(f"--n-boot must be at least 100 for a 95% interval, got {args.n_boot}")
-    t0, model, test = time.time(), load(args.model), read_split_csv(args.test_csv)
+    t0, model, test = time.time(), load(_model_folder(args.model)), read_split_csv(args.test_csv)
     pred, r = evaluate_model(model, test, args.n_boot)
     r.update(n_train=(model.info.get("training") or {}).get("n"), seconds=round(time.time() - t0, 2), model=str(args.model))
     if args.predictions: atomic_write(args.predictions, lambda tmp: pred.to_csv(tmp, index=False))
@@ -445,8 +464,7 @@ def evaluate_cmd(args)->int:
 
 # %% ../nbs/09_cli.ipynb #ce3cb0c3
 def _timeline_args(p):
-    p.add_argument("model", help="model folder")
-    p.add_argument("file", help="a recording of any length")
+    p.add_argument("args", nargs="+", metavar="[MODEL] FILE", help="a model folder or a pretrained model's name (default: the pretrained one), then a recording of any length")
     p.add_argument("--out", metavar="PREFIX", help="also write PREFIX.csv, PREFIX.json and the plot PREFIX.png")
     p.add_argument("--window", type=_seconds, default=4., metavar="SECONDS", help="longer speech is classified in windows this long (default: %(default)s)")
     p.add_argument("--hop", type=_seconds, default=2., metavar="SECONDS", help="one window every HOP seconds (default: %(default)s)")
@@ -478,9 +496,10 @@ def timeline_cmd(args)->int:
     from ser_nb.model import load
     from ser_nb.timeline import emotion_timeline
     if args.hop > args.window: raise SerError(f"--hop ({args.hop:g} s) must not be longer than --window ({args.window:g} s)")
-    model = load(args.model)
-    rows = _print_timeline(emotion_timeline(model, args.file, args.window, args.hop), args.json, args.file)
-    if not rows: print(f"ser: no speech found in {args.file}", file=sys.stderr)
+    if len(args.args) > 2: raise SerError(f"expected [MODEL] FILE, got {len(args.args)} arguments")
+    model, file = load(_model_folder(args.args[0] if len(args.args) == 2 else None)), args.args[-1]
+    rows = _print_timeline(emotion_timeline(model, file, args.window, args.hop), args.json, file)
+    if not rows: print(f"ser: no speech found in {file}", file=sys.stderr)
     if args.out:
         _write_timeline(args.out, rows, list(model.labels))
         print(f"Wrote {args.out}.csv, {args.out}.json and {args.out}.png", file=sys.stderr)
@@ -488,7 +507,7 @@ def timeline_cmd(args)->int:
 
 # %% ../nbs/09_cli.ipynb #8f40b160
 def _listen_args(p):
-    p.add_argument("model", help="model folder")
+    p.add_argument("model", nargs="?", help="a model folder or a pretrained model's name (default: the pretrained one)")
     p.add_argument("--device", help="input device, by name or index (`python -m sounddevice` lists them); default the system's")
     p.add_argument("--from", dest="source", metavar="FILE", help="read FILE as if it were the microphone")
     p.add_argument("--json", action="store_true", help="one JSON object per stretch of speech")
@@ -497,7 +516,7 @@ def _listen_args(p):
 def listen_cmd(args)->int:
     from ser_nb.model import load
     from ser_nb.timeline import emotion_timeline, microphone_blocks, read_blocks
-    model = load(args.model)
+    model = load(_model_folder(args.model))
     if args.source: blocks = read_blocks(args.source, seconds=.1)
     else:
         blocks = microphone_blocks(device=int(args.device) if args.device and args.device.isdigit() else args.device)
@@ -509,7 +528,7 @@ def listen_cmd(args)->int:
 def _serve_args(p):
     from ser_nb.model import MAX_DURATION
     from ser_nb.serve import MAX_UPLOAD_MB, TOKEN_ENV
-    p.add_argument("model", help="model folder")
+    p.add_argument("model", nargs="?", help="a model folder or a pretrained model's name (default: the pretrained one)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only; 0.0.0.0: every network, set a token)")
     p.add_argument("--port", type=int, default=8000, help="(default: %(default)s)")
     p.add_argument("--token", help=f"bearer token the API requires (default: ${TOKEN_ENV} if set, else none)")
@@ -526,12 +545,35 @@ def serve_cmd(args)->int:
     with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as s:
         try: s.bind((args.host, args.port))
         except OSError as e: raise SerError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
-    app = create_app(args.model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token, concurrency=args.concurrency)
+    model = _model_folder(args.model)
+    app = create_app(model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token, concurrency=args.concurrency)
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (args.token or os.environ.get(TOKEN_ENV)):
         print(f"ser: warning: listening on {args.host} without a token: anyone who can reach this machine can use the API "
               f"(set --token or ${TOKEN_ENV})", file=sys.stderr)
-    print(f"Serving {args.model} on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops it", file=sys.stderr, flush=True)
+    print(f"Serving {model} on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl+C stops it", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+# %% ../nbs/09_cli.ipynb #ba4939ec
+def _export_args(p):
+    from ser_nb.export import QUANTIZE
+    p.add_argument("model", help="an LSTM, GRU or transformer model folder, or a pretrained model's name")
+    p.add_argument("--onnx", action="store_true", help="export to ONNX (the one format, so also the default)")
+    p.add_argument("--quantize", choices=QUANTIZE, help="store the weights of the matrix products as 8-bit integers (dynamic quantisation)")
+    p.add_argument("--out", help="model folder to write (default models/NAME-onnx, or models/NAME-onnx-int8)")
+
+@command("export", "Export an LSTM, GRU or transformer model to ONNX: one file from audio to probabilities, run by onnxruntime.", _export_args)
+def export_cmd(args)->int:
+    from ser_nb.model import load
+    from ser_nb.export import export_onnx
+    src = _model_folder(args.model)
+    out = args.out or f"models/{Path(src).name}-onnx" + (f"-{args.quantize}" if args.quantize else "")
+    exported = export_onnx(load(src), args.quantize)
+    folder = exported.save(out)
+    e = exported.exported
+    print(f"Exported {src} ({e['source_family']} family) to {folder}: {len(exported.onnx)/2**20:.1f} MiB, ONNX opset {e['opset']}"
+          + (f", {args.quantize} weights" if args.quantize else ""))
+    print(f"  onnxruntime and torch agree to {e['check_max_abs_diff']:.1g} on a test input; use it as any model: ser predict {folder} clip.wav")
     return 0
 
 # %% ../nbs/09_cli.ipynb #676d1e38

@@ -445,13 +445,13 @@ class Prepared:
     bad: pd.DataFrame  # path, reason: unreadable files, left out
     skipped: list  # (path, reason): files the reader could not place
     train_csv: Path
-    test_csv: Path
+    test_csv: Path|None  # None when `test_size` is 0
 
 def prepare(corpus:str, # ravdess, tess, folder, urdu, hindi or csv
             root:str|Path, # corpus folder (CSV file for "csv")
             emotions=DEFAULT_EMOTIONS, # emotions to keep
             split:str="speaker", # "speaker" (no speaker on both sides) or "random" (the original 80/20)
-            test_size:float=0.2, # share of clips in the test set
+            test_size:float=0.2, # share of clips in the test set; 0: no split, every clip in one CSV, all_<corpus>_<n>class.csv
             seed:int=0, # random seed of the split
             out:str|Path="data/csv", # folder for the CSVs
             balance_classes:bool=False, # down-sample every emotion to the rarest
@@ -466,8 +466,9 @@ def prepare(corpus:str, # ravdess, tess, folder, urdu, hindi or csv
     found, bad = scan_audio(df, progress=progress)
     df = select_emotions(found, emotions)
     if balance_classes: df = balance(df, seed)
-    train, test = (split_speakers if split == "speaker" else split_random)(df, test_size, seed)
     name = df.corpus.iloc[0] if df.corpus.nunique() == 1 else corpus
+    if test_size == 0: return Prepared(found, df, df.iloc[:0], bad, skipped, write_split_csv(df, Path(out)/f"all_{name}_{len(emotions)}class.csv"), None)
+    train, test = (split_speakers if split == "speaker" else split_random)(df, test_size, seed)
     tr_name, te_name = split_csv_names(name, emotions)
     return Prepared(found, train, test, bad, skipped, write_split_csv(train, Path(out)/tr_name), write_split_csv(test, Path(out)/te_name))
 

@@ -22,7 +22,7 @@ __all__ = ['KEPT', 'confusion_metrics', 'per_class', 'plot_confusion', 'predicti
            'speaker_bootstrap', 'speaker_confusions', 'score', 'paired_bootstrap', 'model_cost', 'cv_predictions',
            'holdout_predictions', 'fold_scores', 'calibration', 'plot_reliability', 'fit_temperature',
            'with_temperature', 'cross_fit_temperature', 'confused_pairs', 'scores_by', 'probe_signals', 'espeak',
-           'sanity_table', 'evaluate_model', 'stored_predictions', 'read_predictions', 'comparison_row', 'fold_row',
+           'sanity_table', 'evaluate_model', 'stored_predictions', 'read_predictions', 'comparison_row',
            'book_comparison', 'markdown_table']
 
 # %% ../nbs/07_evaluate.ipynb #4cb1d971
@@ -368,20 +368,15 @@ def comparison_row(pred:pd.DataFrame, # a six-fold prediction table
             "training, 6 folds": f"{sum(cost['fit_seconds'])/60:.1f} min", "ms per clip": f"{ms['p50']:.0f}" + (" (in a batch)" if ms.get("batched") else ""),
             "model size": _size(cost["model_bytes"])}
 
-def fold_row(runs:dict, # `{fold: {accuracy, uar, macro_f1, seconds}}`, e.g. `benchmarks/finetune.py`'s `runs`
-            )->dict:
-    "A comparison row for a run that kept only per-fold scores: mean ± std over folds, and the training time."
-    f = pd.DataFrame(runs.values())
-    ms = {k: f"{100*f[k].mean():.1f} ± {100*f[k].std(ddof=0):.1f}" for k in METRICS}
-    return {"WA": ms["accuracy"], "UAR": ms["uar"], "macro-F1": ms["macro_f1"], "UAR per fold": ms["uar"],
-            "training, 6 folds": f"{f.seconds.sum()/60:.1f} min", "ms per clip": "–", "model size": "–"}
 
 # %% ../nbs/07_evaluate.ipynb #84f66e13
 def book_comparison(n_boot:int=2000)->pd.DataFrame:
     "The book's comparison table, from the stored results alone: every family on the six speaker folds of RAVDESS, four emotions."
     stored, costs, tuned = load_result("07_evaluate_predictions.csv.gz"), load_result("07_evaluate_costs.json"), load_result("06_transformer_finetune.json")
     rows = {name: comparison_row(read_predictions(g), costs[name], n_boot) for name, g in stored.groupby("model", sort=False)}
-    rows["whisper-base, fine-tuned"] = fold_row(tuned["runs"])
+    runs = tuned["runs"]
+    pred = read_predictions(pd.concat([pd.DataFrame(r["predictions"]).assign(fold=int(k)) for k, r in runs.items()]))
+    rows["whisper-base, fine-tuned"] = comparison_row(pred, {**costs["whisper-base, fine-tuned"], "fit_seconds": [r["seconds"] for r in runs.values()]}, n_boot)
     return pd.DataFrame(rows).T.rename_axis("model")
 
 def markdown_table(df:pd.DataFrame)->str:

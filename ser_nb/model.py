@@ -21,10 +21,10 @@ from .data import (DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_diges
 from .results import json_default
 
 # %% auto #0
-__all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'ModelError', 'TamperedModelError', 'metrics',
-           'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel', 'proba_rows',
-           'duration_error', 'card_json', 'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs',
-           'cv_table']
+__all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
+           'TamperedModelError', 'metrics', 'library_versions', 'describe_data', 'register', 'EmotionModel',
+           'PriorModel', 'proba_rows', 'duration_error', 'card_json', 'read_card', 'verify_files', 'load',
+           'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -392,3 +392,18 @@ def cv_table(runs:dict, # `cv_runs`' result, fresh or read back with `load_resul
         rows.append({"model": name, **{n: f"{ms[k][0]:.1f} ± {ms[k][1]:.1f}" for n, k in zip(("WA", "UAR", "macro-F1"), METRICS)},
                      "UAR mean": round(ms["uar"][0], 1), "seconds": r["seconds"]})
     return pd.DataFrame(rows).set_index("model")
+
+# %% ../nbs/03_model.ipynb #883a016b
+PRETRAINED = {"classical": "an ensemble on recipe features, trained on all of RAVDESS, 4 emotions",
+              "whisper-base": "a head on the frozen openai/whisper-base encoder, trained on all of RAVDESS, 4 emotions"}
+DEFAULT_MODEL = "classical"  # what `ser predict FILE` uses when no model is named
+
+def pretrained(name:str=DEFAULT_MODEL, # one of `PRETRAINED`
+              )->Path:
+    "The folder of a model that ships with ser_nb: `load(pretrained())` predicts before anything is trained."
+    import ser_nb
+    if name not in PRETRAINED: raise SerError(f"no pretrained model {name!r}; ser_nb ships {', '.join(PRETRAINED)}")
+    folder = Path(ser_nb.__file__).parent/"pretrained"/name
+    if not (folder/"card.json").is_file():
+        raise ModelError(f"{folder}: missing from this installation of ser_nb; reinstall it, or train the model with the command in {folder.parent/'README.md'}")
+    return folder

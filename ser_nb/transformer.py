@@ -19,16 +19,16 @@ from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import DEFAULT_EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, load_audio, read_split_csv
+from .data import DEFAULT_EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
 from .features import cache_dir_of, cache_key
 from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
 from .classical import fit_and_save, label_order
-from .deep import TrainConfig, batches, held_out, pick_device, plot_history
+from .deep import TrainConfig, batches, clip_speakers, held_out, pick_device, plot_history
 
 # %% auto #0
 __all__ = ['ENCODER_TYPES', 'WHISPER_HOP', 'EMBEDDINGS_VERSION', 'HEAD_DEFAULTS', 'POOLED', 'HEAD_TRAINING', 'FREEZE',
-           'PRECISIONS', 'NET_DEFAULTS', 'MAX_SECONDS', 'HEAD_FILE', 'NET_FILE', 'Backbone', 'pool_frames',
-           'tiny_encoder', 'embed', 'probe_layers', 'LayerHead', 'train_head', 'TuneConfig',
+           'PRECISIONS', 'NET_DEFAULTS', 'MAX_SECONDS', 'HEAD_NORMS', 'HEAD_FILE', 'NET_FILE', 'Backbone',
+           'pool_frames', 'tiny_encoder', 'embed', 'probe_layers', 'LayerHead', 'train_head', 'TuneConfig',
            'TransformerEmotionRecognizer', 'load_waves', 'resolve_precision', 'EmotionNet', 'set_trainable',
            'random_window', 'length_grouped_batches', 'tuned_logits', 'fine_tune', 'continue_from', 'train_from_csv']
 
@@ -278,6 +278,7 @@ FREEZE = ("cnn", "encoder", "none")  # frozen: the convolutional stem; the whole
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 NET_DEFAULTS = dict(layers="last", hidden=256, dropout=0.1)  # `EmotionNet`'s head
 MAX_SECONDS = {True: 30., False: 5.}  # default `max_duration`, frozen and fine-tuned
+HEAD_NORMS = ("global", "corpus", "speaker")  # frozen: the training clips' statistics, or each corpus's or speaker's own clips'
 
 # %% ../nbs/06_transformer.ipynb #d5c59d36
 @register
@@ -292,6 +293,7 @@ class TransformerEmotionRecognizer(EmotionModel):
                  trim:bool=False, # cut leading and trailing silence first (Whisper was trained on audio with its pauses)
                  max_duration:float|None=None, # seconds of a clip the encoder reads: in training a random window, in prediction the start (default `MAX_SECONDS`)
                  pooled:str="mean", # frozen: one of `POOLED`, the statistics of each layer the head reads
+                 norm:str="global", # frozen: one of `HEAD_NORMS`, whose statistics standardise the embeddings
                  val_size:float=0.15, # share of the training clips (whole speakers) held out to pick the epoch; fine-tuned, 0: train every epoch on all, keep the last
                  balance:bool=False, # down-sample every emotion to the rarest first
                  cache_dir=None, # frozen: the embedding cache (as `embed`)
@@ -306,7 +308,9 @@ class TransformerEmotionRecognizer(EmotionModel):
         super().__init__(emotions, name=Path(model_name).name if os.path.isdir(model_name) else model_name)
         if pooled not in POOLED: raise SerError(f"pooled must be one of {', '.join(POOLED)}, got {pooled!r}")
         if frozen and not val_size: raise SerError("a frozen encoder's head needs held-out speakers to pick its epoch: val_size must be above 0")
+        if norm not in HEAD_NORMS or norm != "global" and not frozen: raise SerError(f"norm must be one of {', '.join(HEAD_NORMS)} (and 'global' when fine-tuning), got {norm!r}")
         self.model_name, self.revision, self.frozen, self.trim, self.pooled = model_name, revision, frozen, trim, pooled
+        self.norm, self.adaptation = norm, "none" if norm == "global" else norm
         self.max_duration = MAX_SECONDS[frozen] if max_duration is None else max_duration
         self.val_size, self.balance, self.cache_dir, self.checkpoint, self.progress = val_size, balance, cache_dir, checkpoint, progress
         self.head_params = {**net, **{k: v for k, v in params.items() if k in net}}
@@ -331,9 +335,18 @@ def embeddings(self:TransformerEmotionRecognizer, x, errors:str="raise"):
 
 # %% ../nbs/06_transformer.ipynb #6157402b
 @patch
-def _standard(self:TransformerEmotionRecognizer, E:np.ndarray)->torch.Tensor:
-    m, s = self.stats_
-    return torch.from_numpy((E - m)/s).float()
+def _groups(self:TransformerEmotionRecognizer, x, speakers=None)->np.ndarray:
+    "The group of each clip of `x` whose statistics standardise it: its speaker, or its corpus (one group for paths)."
+    if self.norm == "speaker": return clip_speakers(x, speakers)
+    return x.corpus.to_numpy() if isinstance(x, pd.DataFrame) and "corpus" in x else np.zeros(len(as_paths(x)), dtype=int)
+
+@patch
+def _standard(self:TransformerEmotionRecognizer, E:np.ndarray, groups=None)->torch.Tensor:
+    "`E` standardised by the training statistics or, adapted, by each group's own clips (one group if `groups` is None)."
+    if self.norm == "global": return torch.from_numpy((E - self.stats_[0])/self.stats_[1]).float()
+    groups, out = np.zeros(len(E), dtype=int) if groups is None else np.asarray(groups), np.empty_like(E)
+    for g in np.unique(groups): out[groups == g] = (E[groups == g] - E[groups == g].mean(0))/(E[groups == g].std(0) + 1e-5)
+    return torch.from_numpy(out).float()
 
 @patch
 def fit(self:TransformerEmotionRecognizer, train_df:pd.DataFrame, # path, emotion (speaker, corpus)
@@ -357,7 +370,7 @@ def _fit_frozen(self:TransformerEmotionRecognizer, df:pd.DataFrame, y:torch.Tens
     "Embed `df` with the frozen encoder (cached), standardise, train the head (a new one, or the current one further)."
     E = self.embeddings(df)
     if self.head is None: self.stats_ = (E[~held].mean(0), E[~held].std(0) + 1e-5)
-    X = self._standard(E)
+    X = self._standard(E, self._groups(df))
     torch.manual_seed(self.config.seed)
     if self.head is None: self.head = LayerHead(E.shape[1], E.shape[2], len(self.labels), **self.head_params)
     return train_head(self.head, (X[~held], y[~held]), (X[held], y[held]), self.config)
@@ -376,8 +389,13 @@ def predict_proba_each(self:TransformerEmotionRecognizer, paths:list[str], progr
     with torch.no_grad(): return proba_rows(len(paths), len(self.labels), failed, proba), failed
 
 @patch
-def predict_proba(self:TransformerEmotionRecognizer, x)->np.ndarray:
+def predict_proba(self:TransformerEmotionRecognizer, x, # one path, paths, or a table (with `speaker` for a speaker-adapted model)
+                  speakers=None, # speaker of each clip, overriding the table's
+                 )->np.ndarray:
     "`(n, n_labels)` probabilities of the clips in `x`."
+    if self.adaptation != "none":
+        if is_single(x): raise SerError(f"{os.fspath(x)}: a {self.norm}-adapted model standardises over several clips of the {self.norm}, not one; pass them together")
+        with torch.no_grad(): return self.head.eval()(self._standard(self.embeddings(x), self._groups(x, speakers))).softmax(1).numpy()
     P, failed = self.predict_proba_each(as_paths(x))
     if failed: raise AudioError(failed[min(failed)] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
     return P
@@ -415,7 +433,7 @@ def card(self:TransformerEmotionRecognizer)->dict:
     return {**EmotionModel.card(self),
             "backbone": {"name": self.model_name, "revision": self.revision, "commit": bb.commit, "type": bb.config.model_type,
                          "layers": bb.n_layers, "width": bb.width},
-            "frozen": self.frozen, **out, "features": {"sr": 16_000, "trim": self.trim, "max_duration": self.max_duration, "pooled": self.pooled},
+            "frozen": self.frozen, **out, "features": {"sr": 16_000, "trim": self.trim, "max_duration": self.max_duration, "pooled": self.pooled, "norm": self.norm},
             "train_config": asdict(self.config), "val_size": self.val_size, "history": self.history_, "continued_from": self.parent_,
             "versions": library_versions("torch", "transformers", "safetensors", *([] if self.frozen else ["accelerate", "peft"]))}
 
@@ -440,7 +458,7 @@ def _load_weights(cls:TransformerEmotionRecognizer, folder:Path, card:dict):
     head = {k: v for k, v in (card["head"] if frozen else card["net"]).items() if k in (HEAD_DEFAULTS if frozen else NET_DEFAULTS)}
     tc = {k: v for k, v in card.get("train_config", {}).items() if k in (HEAD_TRAINING if frozen else {f.name for f in fields(TuneConfig)})}
     m = cls(b["name"], card["labels"], revision=b.get("commit") or b.get("revision"), frozen=frozen, trim=f["trim"], max_duration=f["max_duration"],
-            pooled=f.get("pooled", "mean"), val_size=card.get("val_size", 0.15), **head, **tc)
+            pooled=f.get("pooled", "mean"), norm=f.get("norm", "global"), val_size=card.get("val_size", 0.15), **head, **tc)
     try:
         if frozen:
             m.head = LayerHead(**card["head"])

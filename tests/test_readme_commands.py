@@ -1,5 +1,6 @@
-"""The README's main job, run as written: the `ser` commands of its first shell block, in a fresh folder, on the
-corpora in $SER_DATA; then the saved model is loaded from Python and used."""
+"""The README's first commands, run as written: the `ser` commands of its first shell block, in a fresh folder (with
+the repository's `examples/`), on the corpora in $SER_DATA: a prediction with the pretrained model right after
+installing, then the main job; the saved model is then loaded from Python and used."""
 import os, re, shlex, subprocess, sys
 from pathlib import Path
 
@@ -10,15 +11,15 @@ DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 
 
 def main_job() -> list[str]:
-    "The `ser ...` commands of the README's first ```sh block, in order (the venv and pip steps left out)."
+    "The `ser ...` commands of the README's first ```sh block before its tests, in order (the venv and pip steps left out)."
     block = re.search(r"```sh\n(.*?)```", (ROOT/"README.md").read_text(), re.S).group(1)
-    chain = re.sub(r"\\\n\s*", " ", block.split("# 2.")[0])
+    chain = re.sub(r"\\\n\s*", " ", block.split("# 3.")[0])
     cmds = [c.strip() for line in chain.splitlines() if not line.lstrip().startswith("#") for c in line.split("&&")]
     return [c for c in cmds if c.startswith(".venv/bin/ser ")]
 
 
 def test_the_readme_names_the_main_job():
-    assert [shlex.split(c)[1] for c in main_job()] == ["download", "prepare", "train", "predict", "info"]
+    assert [shlex.split(c)[1] for c in main_job()] == ["predict", "download", "prepare", "train", "predict", "info"]
 
 
 @pytest.mark.skipif(not (DATA/"ravdess").is_dir(), reason="needs $SER_DATA/ravdess (real RAVDESS clips)")
@@ -26,11 +27,17 @@ def test_main_job_runs_as_written(tmp_path):
     ser = str(Path(sys.executable).parent/"ser")
     env = {**os.environ, "SER_DATA": str(DATA)}
     out = {}
-    for cmd in main_job():
+    (tmp_path/"examples").symlink_to(ROOT/"examples")
+    for i, cmd in enumerate(main_job()):
         argv = [os.path.expandvars(a.replace("$SER_DATA", str(DATA))) for a in shlex.split(cmd)]
         r = subprocess.run([ser, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
         assert r.returncode == 0, f"{cmd}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
-        out[argv[1]] = r.stdout
+        out[argv[1] if i else "first"] = r.stdout, r.stderr
+    first, err = out.pop("first")
+    assert "using the pretrained model 'classical'" in err
+    path, emotion, confidence = first.strip().split("\t")
+    assert path == "examples/espeak-kids-are-talking.wav" and emotion in ("sad", "neutral", "happy", "angry") and 0 < float(confidence) <= 1
+    out = {k: v[0] for k, v in out.items()}
     assert "Wrote data/csv/train_ravdess_4class.csv" in out["prepare"]
     assert "Saved models/svm" in out["train"]
     assert len(out["predict"].strip().splitlines()) == 4

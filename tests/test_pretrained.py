@@ -1,0 +1,59 @@
+"""The pretrained models that ship in ser_nb/pretrained: the commands of its README train them (the classical one is
+retrained here, as written, and must come out the same), and both load and predict."""
+import json, os, re, shlex, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+from ser_nb.model import PRETRAINED, load, pretrained, read_card
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
+EXAMPLE = ROOT/"examples"/"espeak-kids-are-talking.wav"
+
+
+def commands() -> list[list[str]]:
+    "The `ser ...` commands of the README's shell block, as argument lists (comments dropped, $SER_DATA expanded)."
+    block = re.search(r"```sh\n(.*?)```", (ROOT/"ser_nb/pretrained/README.md").read_text(), re.S).group(1)
+    lines = [l.split("#")[0].strip() for l in block.splitlines()]
+    return [shlex.split(l.replace("$SER_DATA", str(DATA))) for l in lines if l.startswith("ser ")]
+
+
+def flag(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_the_readme_trains_every_pretrained_model():
+    trained = {Path(flag(c, "--out")).name: c for c in commands() if c[1] == "train"}
+    assert set(trained) == set(PRETRAINED)
+    assert all(c[1] in ("prepare", "train") for c in commands())
+
+
+def test_the_cards_say_what_the_commands_did():
+    for argv in (c for c in commands() if c[1] == "train"):
+        card = read_card(pretrained(Path(flag(argv, "--out")).name))
+        assert card["training"]["csv"] == flag(argv, "--train-csv") and card["test"]["csv"] == flag(argv, "--test-csv")
+        assert card["training"]["corpora"] == {"ravdess": 672} and card["test"]["corpora"] == {"urdu": 400}
+        if argv[2] == "transformer":
+            assert card["backbone"]["name"] == flag(argv, "--model-name") and card["frozen"] == ("--frozen" in argv)
+            assert card["features"]["trim"] == ("--trim" in argv)
+        else: assert card["name"] == argv[2]
+
+
+@pytest.mark.skipif(not (DATA/"urdu").is_dir(), reason="needs $SER_DATA/ravdess and $SER_DATA/urdu")
+def test_the_classical_model_comes_out_the_same(tmp_path):
+    ser = str(Path(sys.executable).parent/"ser")
+    for argv in commands():
+        if argv[1] == "train" and argv[2] == "transformer": continue  # embedding 1,072 clips with whisper-base: too slow for CI
+        r = subprocess.run([ser, *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, f"{' '.join(argv)}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    new, shipped = read_card(tmp_path/"ser_nb/pretrained/classical"), read_card(pretrained("classical"))
+    assert new["metrics"]["confusion"] == shipped["metrics"]["confusion"]
+    assert abs(new["metrics"]["uar"] - shipped["metrics"]["uar"]) < 1e-9
+
+
+@pytest.mark.parametrize("name", list(PRETRAINED))
+def test_a_pretrained_model_predicts_the_example(name):
+    if name == "whisper-base" and not os.environ.get("HF_HOME"): pytest.skip("the whisper-base encoder comes from the Hub (or $HF_HOME)")
+    r = next(load(pretrained(name)).predict_records([str(EXAMPLE)]))
+    assert r["emotion"] in ("sad", "neutral", "happy", "angry") and abs(sum(r["probabilities"].values()) - 1) < 1e-5
