@@ -365,12 +365,15 @@ def _model_folder(name:str|None)->str:
     return str(pretrained(name)) if name in PRETRAINED and not Path(name).exists() else str(name)
 
 def _is_model(arg:str)->bool:
-    "Whether a positional argument names a model (a folder with a card, or a pretrained name) rather than audio."
+    "Whether a positional argument names a model (a folder with a card, a pretrained name, or a missing path with no audio suffix) rather than audio."
+    from ser_nb.data import AUDIO_EXTENSIONS
     from ser_nb.model import PRETRAINED
-    return (Path(arg)/"card.json").is_file() or arg in PRETRAINED and not Path(arg).exists()
+    p = Path(arg)
+    return (p/"card.json").is_file() or not p.exists() and (arg in PRETRAINED or p.suffix.lower() not in AUDIO_EXTENSIONS)
 
 def _predict_args(p):
     from ser_nb.model import DEFAULT_MODEL, MAX_DURATION, PRETRAINED
+    p.usage = "%(prog)s [-h] [--limit N] [--max-duration SECONDS] [--json] [MODEL] PATH [PATH ...]"
     p.add_argument("paths", nargs="+", metavar="[MODEL] PATH", help=f"a model folder or a pretrained model ({', '.join(PRETRAINED)}; "
                                                                    f"default {DEFAULT_MODEL}), then audio files or folders (searched recursively)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N files")
@@ -379,7 +382,7 @@ def _predict_args(p):
     p.add_argument("--json", action="store_true", help="one JSON object per line: path, emotion, confidence, probabilities (or path, error)")
 
 # %% ../nbs/09_cli.ipynb #4f840dc2
-@command("predict", "Predict the emotion of audio files with a saved model.", _predict_args)
+@command("predict", "Predict the emotion of audio files with a saved model, or a pretrained one.", _predict_args)
 def predict_cmd(args)->int:
     from ser_nb.model import load
     if args.limit is not None and args.limit < 1: raise SerError(f"--limit must be at least 1, got {args.limit}")
@@ -464,6 +467,7 @@ def evaluate_cmd(args)->int:
 
 # %% ../nbs/09_cli.ipynb #ce3cb0c3
 def _timeline_args(p):
+    p.usage = "%(prog)s [-h] [--out PREFIX] [--window SECONDS] [--hop SECONDS] [--json] [MODEL] FILE"
     p.add_argument("args", nargs="+", metavar="[MODEL] FILE", help="a model folder or a pretrained model's name (default: the pretrained one), then a recording of any length")
     p.add_argument("--out", metavar="PREFIX", help="also write PREFIX.csv, PREFIX.json and the plot PREFIX.png")
     p.add_argument("--window", type=_seconds, default=4., metavar="SECONDS", help="longer speech is classified in windows this long (default: %(default)s)")
