@@ -25,10 +25,10 @@ from sklearn.svm import SVC
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (DEFAULT_EMOTIONS, EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
+from .data import (DEFAULT_EMOTIONS, EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
-from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
+from .model import EmotionModel, ModelError, describe_data, failed_error, library_versions, metrics, proba_rows, register
 from .results import json_default
 
 # %% auto #0
@@ -154,9 +154,7 @@ def features_of(self:EmotionRecognizer, x, # what holds the audio paths
     for i in np.flatnonzero(~np.isfinite(X).all(1)):
         failed.setdefault(int(i), f"{paths[i]}: features are not finite (silent or too short?)")
     if errors == "skip": return X, failed
-    if failed:
-        first = min(failed)
-        raise AudioError(failed[first] + (f" (and {len(failed)-1} more bad file(s))" if len(failed) > 1 else ""))
+    if failed: raise failed_error(failed)
     return X
 
 # %% ../nbs/04_classical.ipynb #cf50e688

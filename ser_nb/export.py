@@ -18,7 +18,7 @@ from .data import SerError
 from .deep import DeepEmotionRecognizer, RecurrentNet, frame_stats
 from .features import frame_dim
 from .model import EmotionModel, library_versions
-from .transformer import WHISPER_HOP, Backbone, LayerHead, TransformerEmotionRecognizer
+from .transformer import WHISPER_HOP, Backbone, LayerHead, TransformerEmotionRecognizer, pool_frames
 
 # %% auto #0
 __all__ = ['OPSET', 'QUANTIZED_OPS', 'WhisperLogMel', 'EncoderStates', 'FrozenGraph', 'TunedGraph', 'RecurrentGraph', 'export_graph', 'as_if_trained', 'to_onnx', 'quantize_int8', 'QUANTIZE', 'export_onnx', 'agreement']
@@ -65,23 +65,18 @@ class EncoderStates(nn.Module):
         return torch.stack(states)
 
 # %% ../nbs/08b_export.ipynb #1a3e0524
-def _pool(states:torch.Tensor, with_std:bool)->torch.Tensor:
-    "Mean (and standard deviation) over the frames of every layer: `(layers, 1, T, w)` -> `(layers, 1, w or 2w)`."
-    mean = states.mean(2)
-    if not with_std: return mean
-    return torch.cat([mean, ((states - mean[:, :, None])**2).mean(2).clamp(min=1e-8).sqrt()], -1)
-
 class FrozenGraph(nn.Module):
     "A frozen-encoder model as one graph: samples `(1, n)` -> every layer's statistics -> standardised -> its head -> probabilities."
     def __init__(self, m:TransformerEmotionRecognizer):
         super().__init__()
         if m.norm != "global": raise SerError(f"a head standardised per {m.norm} needs several clips of a {m.norm} at once, which a graph "
                                               "of one clip cannot do: export a model trained with norm 'global'")
-        self.states, self.head, self.with_std = EncoderStates(m.backbone), m.head, m.pooled == "mean+std"
+        self.states, self.head = EncoderStates(m.backbone), m.head
         for k, a in zip(("mean", "std"), m.stats_): self.register_buffer(k, torch.from_numpy(np.asarray(a, dtype=np.float32)))
     def forward(self, wave:torch.Tensor)->torch.Tensor:
-        E = _pool(self.states(wave), self.with_std).transpose(0, 1)
-        return self.head((E - self.mean)/self.std).softmax(1)
+        states = self.states(wave)
+        E = pool_frames(states, torch.ones(states.shape[1:3], dtype=torch.bool))  # one whole clip: every frame is real
+        return self.head((E[..., :self.mean.shape[-1]] - self.mean)/self.std).softmax(1)
 
 class TunedGraph(nn.Module):
     "A fine-tuned model as one graph: samples `(1, n)` -> its encoder -> mean over frames of the last (or weighted) layer -> head -> probabilities."
@@ -108,8 +103,7 @@ class RecurrentGraph(nn.Module):
         n = x.shape[1]//self.k
         x = x[:, :n*self.k].reshape(1, n, self.k*x.shape[2])
         out, _ = self.net.rnn(x)
-        w = torch.ones_like(out[..., 0])/n if self.net.score is None else self.net.score(out).squeeze(-1).softmax(1)
-        return self.net.head((w.unsqueeze(-1)*out).sum(1)).softmax(1)
+        return self.net.head(self.net.pool(out, torch.ones(out.shape[:2], dtype=torch.bool))[0]).softmax(1)
 
 # %% ../nbs/08b_export.ipynb #300deebe
 def export_graph(model:EmotionModel, # a trained model of the torch families

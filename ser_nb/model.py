@@ -16,15 +16,15 @@ import soundfile as sf
 from fastcore.basics import patch
 
 from . import __version__
-from .data import (DEFAULT_EMOTIONS, SerError, as_paths, audio_files, file_digest, is_single, read_split_csv, select_emotions,
+from .data import (DEFAULT_EMOTIONS, AudioError, SerError, as_paths, audio_files, file_digest, is_single, read_split_csv, select_emotions,
                          speaker_folds, speaker_key)
 from .results import json_default
 
 # %% auto #0
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
            'TamperedModelError', 'metrics', 'library_versions', 'describe_data', 'register', 'EmotionModel',
-           'PriorModel', 'proba_rows', 'duration_error', 'card_json', 'read_card', 'verify_files', 'load',
-           'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained']
+           'PriorModel', 'proba_rows', 'failed_error', 'duration_error', 'card_json', 'read_card', 'verify_files',
+           'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -191,6 +191,12 @@ def proba_rows(n:int, # files asked for
     P, good = np.full((n, n_labels), np.nan), [i for i in range(n) if i not in failed]
     if good: P[good] = proba(good)
     return P
+
+# %% ../nbs/03_model.ipynb #80311567
+def failed_error(failed:dict, # `{row: error}` of the files that could not be read (not empty)
+                )->AudioError:
+    "One error for all the bad files: the first one's message, and how many more there are."
+    return AudioError(failed[min(failed)] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
 
 # %% ../nbs/03_model.ipynb #6af200d1
 MAX_DURATION = 60.  # seconds: longer files are refused by `predict_records` and `ser predict`, unread

@@ -12,8 +12,8 @@ import numpy as np
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import AudioError, SerError, as_paths, load_audio
-from .model import EmotionModel, ModelError, library_versions, proba_rows, register
+from .data import SerError, as_paths, load_audio
+from .model import EmotionModel, ModelError, failed_error, library_versions, proba_rows, register
 
 # %% auto #0
 __all__ = ['ONNX_FILE', 'OnnxEmotionModel']
@@ -72,7 +72,7 @@ def predict_proba_each(self:OnnxEmotionModel, paths:list[str], progress:bool=Fal
 def predict_proba(self:OnnxEmotionModel, x)->np.ndarray:
     "`(n, n_labels)` probabilities of the clips in `x`."
     P, failed = self.predict_proba_each(as_paths(x))
-    if failed: raise AudioError(failed[min(failed)] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
+    if failed: raise failed_error(failed)
     return P
 
 @patch

@@ -19,9 +19,9 @@ from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import DEFAULT_EMOTIONS, AudioError, SerError, as_paths, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
+from .data import DEFAULT_EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
 from .features import cache_dir_of, cache_key
-from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
+from .model import EmotionModel, ModelError, describe_data, failed_error, library_versions, metrics, proba_rows, register
 from .classical import fit_and_save, label_order
 from .deep import TrainConfig, batches, clip_speakers, held_out, pick_device, plot_history
 
@@ -188,7 +188,7 @@ def embed(paths_or_df, # audio paths, one path, or a table with a `path` column
             if entry is not None:
                 with contextlib.suppress(OSError): atomic_write(entry, lambda tmp: np.save(tmp, e))
     if errors == "skip": return E, failed
-    if failed: raise AudioError(failed[min(failed)] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
+    if failed: raise failed_error(failed)
     return E
 
 # %% ../nbs/06_transformer.ipynb #a2986aa0
@@ -397,7 +397,7 @@ def predict_proba(self:TransformerEmotionRecognizer, x, # one path, paths, or a 
         if is_single(x): raise SerError(f"{os.fspath(x)}: a {self.norm}-adapted model standardises over several clips of the {self.norm}, not one; pass them together")
         with torch.no_grad(): return self.head.eval()(self._standard(self.embeddings(x), self._groups(x, speakers))).softmax(1).numpy()
     P, failed = self.predict_proba_each(as_paths(x))
-    if failed: raise AudioError(failed[min(failed)] + (f" (and {len(failed) - 1} more bad file(s))" if len(failed) > 1 else ""))
+    if failed: raise failed_error(failed)
     return P
 
 # %% ../nbs/06_transformer.ipynb #79cb3a21
