@@ -40,3 +40,16 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def keep_few(csv: Path, per_emotion: int) -> int:
+    """Cut a split CSV of `ser prepare` down to `per_emotion` clips of each emotion, spread over its speakers, in place.
+
+    The recipe tests run a chapter's command verbatim on such a CSV: every flag is exercised in seconds, while what the
+    recipe scores on a full split is measured by the stored runs the chapter prints. Returns the clips kept."""
+    import pandas as pd
+    df = pd.read_csv(csv)
+    df = df.assign(_k=df.groupby(["emotion", "speaker"]).cumcount()).sort_values(["_k", "speaker"], kind="stable")
+    df = df.groupby("emotion", sort=False).head(per_emotion).drop(columns="_k").sort_index()
+    df.to_csv(csv, index=False)
+    return len(df)

@@ -3,6 +3,7 @@ retrained here, as written, and must come out the same), and both load and predi
 import json, os, re, shlex, subprocess, sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ser_nb.model import PRETRAINED, load, pretrained, read_card
@@ -10,6 +11,11 @@ from ser_nb.model import PRETRAINED, load, pretrained, read_card
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 EXAMPLE = ROOT/"examples"/"espeak-kids-are-talking.wav"
+# A retrained model is compared with the shipped one within a tolerance, not bit for bit: floating-point sums differ in
+# the last bits between CPUs and BLAS kernels, and a clip on a decision boundary can flip (seen: 1 URDU clip of 400 in a
+# neighbouring cell on another x86 machine, while two retrains on one machine gave the identical card).
+MAX_MOVED = 2        # clips of the 400 test clips that may land in another cell of the confusion matrix
+MAX_UAR_DIFF = 0.005 # 0.5 points of UAR: two moved clips of a 100-clip class move it by at most 0.5 points
 
 
 def commands() -> list[list[str]]:
@@ -21,6 +27,18 @@ def commands() -> list[list[str]]:
 
 def flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
+
+
+def moved(a, b) -> int:
+    "How many clips at least sit in other cells of two confusion matrices of the same test clips."
+    return int(np.abs(np.asarray(a) - np.asarray(b)).sum()) // 2
+
+
+def test_moved_counts_clips_in_other_cells():
+    shipped = [[12, 26, 60, 2], [0, 90, 10, 0], [5, 5, 80, 10], [0, 0, 1, 99]]
+    elsewhere = [[12, 27, 59, 2], [0, 90, 10, 0], [5, 5, 80, 10], [0, 0, 1, 99]]
+    assert moved(shipped, shipped) == 0 and moved(shipped, elsewhere) == 1
+    assert moved(shipped, [[14, 26, 58, 2], [0, 89, 11, 0], *shipped[2:]]) == 3
 
 
 def test_the_readme_trains_every_pretrained_model():
@@ -47,9 +65,11 @@ def test_the_classical_model_comes_out_the_same(tmp_path):
         if argv[1] == "train" and argv[2] == "transformer": continue  # embedding 1,072 clips with whisper-base: too slow for CI
         r = subprocess.run([ser, *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
         assert r.returncode == 0, f"{' '.join(argv)}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
-    new, shipped = read_card(tmp_path/"ser_nb/pretrained/classical"), read_card(pretrained("classical"))
-    assert new["metrics"]["confusion"] == shipped["metrics"]["confusion"]
-    assert abs(new["metrics"]["uar"] - shipped["metrics"]["uar"]) < 1e-9
+    new, shipped = (read_card(f)["metrics"] for f in (tmp_path/"ser_nb/pretrained/classical", pretrained("classical")))
+    assert np.sum(new["confusion"], 1).tolist() == np.sum(shipped["confusion"], 1).tolist(), "not the same test clips"
+    n = moved(new["confusion"], shipped["confusion"])
+    assert n <= MAX_MOVED, f"{n} test clips moved: {new['confusion']} against the shipped {shipped['confusion']}"
+    assert abs(new["uar"] - shipped["uar"]) <= MAX_UAR_DIFF, f"UAR {new['uar']:.4f} against the shipped {shipped['uar']:.4f}"
 
 
 @pytest.mark.parametrize("name", list(PRETRAINED))
