@@ -25,7 +25,7 @@ from sklearn.svm import SVC
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (DEFAULT_EMOTIONS, EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
+from .data import (DEFAULT_EMOTIONS, EMOTIONS, SerError, as_sources, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
 from .model import EmotionModel, ModelError, describe_data, failed_error, library_versions, metrics, proba_rows, register
@@ -148,7 +148,7 @@ def features_of(self:EmotionRecognizer, x, # what holds the audio paths
                 errors:str="raise", # "raise" at the first bad file, or "skip": NaN rows and `{row: error}`
                ):
     "The `(n, d)` feature matrix of the clips in `x` (with `errors='skip'`: and the failures)."
-    paths = as_paths(x)
+    paths = as_sources(x)
     X, failed = extract(paths, features=self.features, sr=self.sr, trim=self.trim, n_jobs=self.n_jobs,
                         cache_dir=self.cache_dir, progress=self.progress, errors="skip")
     for i in np.flatnonzero(~np.isfinite(X).all(1)):
@@ -402,7 +402,7 @@ class SpeakerAdaptedRecognizer(EmotionRecognizer):
         if isinstance(x, pd.DataFrame) and "speaker" in x:
             if "corpus" in x: return speaker_key(x).to_numpy(), x.corpus.astype(str).to_numpy()
             return x.speaker.astype(str).to_numpy(), None
-        return np.zeros(len(as_paths(x)), dtype=int), None
+        return np.zeros(len(as_sources(x)), dtype=int), None
 
     def _standardize(self, X, x, speakers=None)->np.ndarray:
         groups, corpora = self._groups(x, speakers)
@@ -419,7 +419,7 @@ def predict_proba(self:SpeakerAdaptedRecognizer, x, # a table with `path` (and `
                   speakers=None, # speaker of each clip, overriding the table's
                  )->np.ndarray:
     "Probabilities of the clips in `x`, each standardised over the clips of its speaker."
-    if is_single(x): raise SerError(f"{os.fspath(x)}: a speaker-adapted model needs at least {self.min_clips} clips of the speaker, not one; pass them together")
+    if is_single(x): raise SerError(f"{as_sources(x)[0]}: a speaker-adapted model needs at least {self.min_clips} clips of the speaker, not one; pass them together")
     return self._proba(self._standardize(self.features_of(x), x, speakers))
 
 @patch

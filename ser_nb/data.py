@@ -6,7 +6,7 @@ Docs: https://ser-nb.github.io/ser_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #10429bda
 from __future__ import annotations
-import hashlib, http.client, os, re, shutil, tempfile, urllib.error, urllib.request, warnings, zipfile
+import hashlib, http.client, io, os, re, shutil, tempfile, urllib.error, urllib.request, warnings, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,17 +14,19 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import soxr
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'SILENCE_PEAK', 'AUDIO_EXTENSIONS', 'COLUMNS', 'RAVDESS_EMOTIONS',
-           'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS', 'EMOBOX_RAVDESS_FOLDS',
-           'SPLIT_COLUMNS', 'RAVDESS_URL', 'RAVDESS_MD5', 'CORPORA', 'SerError', 'AudioError', 'CorpusError',
-           'data_root', 'canonical_emotion', 'ac_peak', 'silence_reason', 'resample', 'trim_silence', 'load_audio',
-           'audio_files', 'read_ravdess', 'read_tess', 'read_folder', 'read_csv_corpus', 'read_corpus', 'is_single',
-           'as_paths', 'make_toy_corpus', 'scan_audio', 'select_emotions', 'balance', 'speaker_key', 'split_random',
-           'split_speakers', 'speaker_folds', 'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv',
-           'Prepared', 'prepare', 'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
+__all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'SILENCE_PEAK', 'SAMPLE_RATE', 'AUDIO_EXTENSIONS', 'COLUMNS',
+           'RAVDESS_EMOTIONS', 'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS',
+           'EMOBOX_RAVDESS_FOLDS', 'SPLIT_COLUMNS', 'RAVDESS_URL', 'RAVDESS_MD5', 'CORPORA', 'SerError', 'AudioError',
+           'CorpusError', 'data_root', 'canonical_emotion', 'ac_peak', 'silence_reason', 'resample', 'trim_silence',
+           'Waveform', 'load_audio', 'as_waveform', 'audio_files', 'read_ravdess', 'read_tess', 'read_folder',
+           'read_csv_corpus', 'read_corpus', 'is_single', 'as_sources', 'make_toy_corpus', 'scan_audio',
+           'select_emotions', 'balance', 'speaker_key', 'split_random', 'split_speakers', 'speaker_folds',
+           'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv', 'Prepared', 'prepare',
+           'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
 
 # %% ../nbs/01_data.ipynb #05084f96
 class SerError(Exception):
@@ -104,36 +106,114 @@ def trim_silence(y:np.ndarray, # mono waveform
     if not loud.size: return y[:0]
     return y[loud[0]*hop_length:min(len(y), (loud[-1] + 1)*hop_length)]
 
+# %% ../nbs/01_data.ipynb #a48eccf2
+def _float_samples(a:np.ndarray)->np.ndarray:
+    "Samples as float32 in [-1, 1): integer PCM scaled by its full range (unsigned around its midpoint), floats kept."
+    if a.dtype.kind == "f": return a.astype(np.float32, copy=False)
+    half = 2.**(8*a.dtype.itemsize - 1)
+    return ((a.astype(np.float64) - (half if a.dtype.kind == "u" else 0))/half).astype(np.float32)
+
+# %% ../nbs/01_data.ipynb #086082b6
+@dataclass(frozen=True, eq=False)
+class Waveform:
+    "A recording in memory: `samples` at `sr` Hz (mono, or one column per channel) and a `name` for messages."
+    samples:np.ndarray
+    sr:int
+    name:str = "<audio>"
+
+    def __post_init__(self):
+        a = np.asarray(self.samples)
+        if a.ndim == 2 and a.shape[0] < min(a.shape[1], 9): a = a.T  # (channels, samples), as torchaudio has it
+        if a.ndim not in (1, 2) or a.dtype.kind not in "fiu":
+            raise AudioError(f"{self.name}: expected samples as a 1-D array of numbers (or samples x channels), "
+                             f"got {a.dtype} of shape {a.shape}")
+        if isinstance(self.sr, bool) or not isinstance(self.sr, (int, np.integer)) or self.sr <= 0:
+            raise AudioError(f"{self.name}: the sampling rate must be a positive whole number of Hz, got {self.sr!r}")
+        object.__setattr__(self, "samples", _float_samples(a))
+        object.__setattr__(self, "sr", int(self.sr))
+
+    @property
+    def seconds(self)->float: return len(self.samples)/self.sr
+    def __str__(self): return self.name
+    def __repr__(self): return f"Waveform({self.name!r}, {self.seconds:.2f} s at {self.sr} Hz)"
+
+# %% ../nbs/01_data.ipynb #f4b02e01
+@patch
+def head(self:Waveform, seconds:float|None=None)->np.ndarray:
+    "The first `seconds` (all for `None`) as float32 `(samples, channels)`, as `_read_file` returns a file's."
+    x = self.samples if self.samples.ndim == 2 else self.samples[:, None]
+    return x if seconds is None else x[:int(round(seconds*self.sr))]
+
 # %% ../nbs/01_data.ipynb #00b95283
 def _sf_reason(e:Exception)->str:
     "libsndfile's reason, without its 'Error opening ...' preamble."
     return getattr(e, "error_string", None) or str(e)
 
-def load_audio(path:str|Path,  # WAV, FLAC or anything soundfile reads
-               sr:int=16_000,  # target sample rate, Hz
-               trim:bool=False,  # cut leading and trailing silence
-               top_db:float=30.,  # with `trim`: what is quieter than the peak by this many dB is silence
-               max_duration:float|None=None,  # seconds kept from the start (after trimming), `None` for all
-              )->np.ndarray:  # mono float32
-    "Read `path` as mono float32 at `sr` Hz."
-    path = Path(path)
-    if max_duration is not None and max_duration <= 0: raise ValueError(f"max_duration must be > 0, got {max_duration}")
+def _read_file(path:Path, # an audio file
+               seconds:float|None=None, # read at most this much from the start; `None` for all
+              )->tuple[np.ndarray, int]: # float32 `(samples, channels)`, the file's own sample rate
+    "The samples of the file at `path` as they are stored, one column per channel."
     if not path.is_file(): raise AudioError(f"{path}: no such file")
     try:
         with sf.SoundFile(path) as f:
-            native, n = f.samplerate, f.frames
-            if max_duration is not None and not trim: n = min(n, int(round(max_duration*native)))
-            x = f.read(n, dtype="float32", always_2d=True)
+            n = f.frames if seconds is None else min(f.frames, int(round(seconds*f.samplerate)))
+            return f.read(n, dtype="float32", always_2d=True), f.samplerate
     except (sf.SoundFileError, RuntimeError, EOFError) as e:
         raise AudioError(f"{path}: not a readable audio file ({_sf_reason(e)})") from None
-    if x.shape[0] == 0: raise AudioError(f"{path}: contains no audio samples (zero length)")
-    if not np.isfinite(x).all(): raise AudioError(f"{path}: contains NaN or infinite samples")
+
+# %% ../nbs/01_data.ipynb #0ed6f996
+SAMPLE_RATE = 16_000  # Hz: what every model of the book hears
+
+def load_audio(source:str|Path|Waveform, # a file soundfile reads (WAV, FLAC, ...), or a recording in memory
+               sr:int=SAMPLE_RATE, # target sample rate, Hz
+               trim:bool=False, # cut leading and trailing silence
+               top_db:float=30., # with `trim`: what is quieter than the peak by this many dB is silence
+               max_duration:float|None=None, # seconds kept from the start (after trimming), `None` for all
+              )->np.ndarray: # mono float32
+    "Read `source` as mono float32 at `sr` Hz."
+    if max_duration is not None and max_duration <= 0: raise ValueError(f"max_duration must be > 0, got {max_duration}")
+    head = None if trim else max_duration
+    if isinstance(source, Waveform): x, native = source.head(head), source.sr
+    else: x, native = _read_file(Path(source), head)
+    if x.shape[0] == 0: raise AudioError(f"{source}: contains no audio samples (zero length)")
+    if not np.isfinite(x).all(): raise AudioError(f"{source}: contains NaN or infinite samples")
     y = resample(x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32), native, sr)
     if trim:
-        if (why := silence_reason(y)): raise AudioError(f"{path}: is silent ({why})")
+        if (why := silence_reason(y)): raise AudioError(f"{source}: is silent ({why})")
         y = trim_silence(y, top_db)
         if max_duration is not None: y = y[:int(round(max_duration*sr))]
     return y
+
+# %% ../nbs/01_data.ipynb #574ea0c0
+def _decode(data:bytes, name:str)->Waveform:
+    "The audio file held in `data` (WAV, FLAC, OGG, ... as soundfile reads them)."
+    try: x, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError, EOFError, TypeError) as e:
+        raise AudioError(f"{name}: not a readable audio file ({_sf_reason(e)})") from None
+    return Waveform(x, sr, name)
+
+# %% ../nbs/01_data.ipynb #3d579b23
+def as_waveform(x, # Waveform, bytes of a file, a path, `(samples, rate)`, `{"array"|"raw": ..., "sampling_rate": ...}`, or samples
+             sampling_rate:int|None=None, # the rate of bare samples (an array, a tensor, a list)
+             name:str|None=None, # for messages; default the path, or "<bytes>", "<array>"
+            )->Waveform:
+    "`x` as a `Waveform`."
+    if isinstance(x, Waveform): return x
+    if isinstance(x, (bytes, bytearray, memoryview)): return _decode(bytes(x), name or "<bytes>")
+    if isinstance(x, (str, os.PathLike)): return Waveform(*_read_file(Path(x)), name or os.fspath(x))
+    if isinstance(x, dict):
+        if "sampling_rate" not in x or not ({"array", "raw"} & set(x)):
+            raise AudioError(f"{name or '<dict>'}: expected the keys 'array' (or 'raw') and 'sampling_rate', got {sorted(x)}")
+        x, sampling_rate, name = x.get("array", x.get("raw")), x["sampling_rate"], name or x.get("path") or "<array>"
+    elif _is_pair(x): x, sampling_rate = x
+    if sampling_rate is None: raise AudioError(f"{name or '<array>'}: samples need their rate: pass sampling_rate=...")
+    return Waveform(np.asarray(x), sampling_rate, name or "<array>")
+
+# %% ../nbs/01_data.ipynb #7c52174a
+def _is_pair(x)->bool:
+    "Whether `x` is `(samples, rate)`, as `soundfile.read` returns."
+    return (isinstance(x, tuple) and len(x) == 2 and np.ndim(x[0]) >= 1 and isinstance(x[1], (int, np.integer))
+            and not isinstance(x[1], bool))
 
 # %% ../nbs/01_data.ipynb #d343e311
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf"})
@@ -273,21 +353,34 @@ def read_corpus(name:str, # one of CORPUS_READERS: ravdess, tess, folder, urdu, 
     if name not in CORPUS_READERS: raise CorpusError(f"unknown corpus {name!r}; choose one of {', '.join(CORPUS_READERS)}")
     return CORPUS_READERS[name](root, **kwargs)
 
+# %% ../nbs/01_data.ipynb #4a73324d
+def _is_samples(x)->bool:
+    "Whether `x` is an array of numbers (numpy, torch, ...) that holds one recording: mono, or with channels."
+    if not hasattr(x, "__array__") or isinstance(x, (pd.Series, pd.DataFrame)) or np.ndim(x) not in (1, 2): return False
+    return np.asarray(x).dtype.kind in "fiu"
+
 # %% ../nbs/01_data.ipynb #a3ecd8b4
 def is_single(x)->bool:
-    "True if `x` is one path (a `str` or `Path`), not a collection of them."
-    return isinstance(x, (str, os.PathLike))
+    "True if `x` is one recording (a path, a `Waveform`, bytes, a dict, `(samples, rate)`, an array), not a list of them."
+    one = (str, os.PathLike, Waveform, bytes, bytearray, memoryview, dict)
+    return isinstance(x, one) or _is_pair(x) or _is_samples(x)
 
-def as_paths(x, # a DataFrame with a `path` column, a list of paths, or one path
-            )->list[str]:
-    "The audio paths held by `x`, as a list of strings."
-    if is_single(x): return [os.fspath(x)]
+# %% ../nbs/01_data.ipynb #403754cb
+def as_sources(x, # a table with a `path` column, a list of recordings, or one (a path, or what `as_waveform` takes)
+               sampling_rate:int|None=None, # the rate of bare samples
+              )->list[str|Waveform]:
+    "The recordings held by `x`: each path as a string, anything in memory as a `Waveform`."
     if isinstance(x, pd.DataFrame):
         if "path" not in x: raise SerError(f"the table has no 'path' column (columns: {', '.join(map(str, x.columns))})")
         return [str(p) for p in x["path"]]
     if isinstance(x, pd.Series): return [str(p) for p in x]
-    try: return [os.fspath(p) for p in x]
-    except TypeError: raise SerError(f"expected a path, a list of paths or a table with a 'path' column, got {type(x).__name__}") from None
+    try: x = [x] if is_single(x) else list(x)
+    except TypeError:
+        raise SerError(f"expected a recording, a list of them or a table with a 'path' column, got {type(x).__name__}") from None
+    def one(i, s):
+        if isinstance(s, (str, os.PathLike)): return os.fspath(s)
+        return as_waveform(s, sampling_rate, None if len(x) == 1 or isinstance(s, Waveform) else f"<input {i}>")
+    return [one(i, s) for i, s in enumerate(x)]
 
 # %% ../nbs/01_data.ipynb #1dd22ba4
 TOY_LAYOUTS = ("ravdess", "tess", "tess_flat", "urdu", "hindi")

@@ -19,7 +19,7 @@ from torch import nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (DEFAULT_EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single,
+from .data import (DEFAULT_EMOTIONS, SerError, as_sources, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, speaker_key, split_random, split_speakers)
 from .features import FRAME_KINDS, extract_frames, frame_dim, pad_sequences
 from .model import EmotionModel, ModelError, describe_data, library_versions, metrics, proba_rows, register
@@ -329,7 +329,7 @@ def frames_of(self:DeepEmotionRecognizer, x, # what holds the audio paths
               errors:str="raise", # "raise" at the first bad file, or "skip": `None` entries and `{row: error}`
              ):
     "The frame sequences of the clips in `x`, from the cache when there."
-    return extract_frames(as_paths(x), self.frames, self.deltas, n_jobs=self.n_jobs, cache_dir=self.cache_dir,
+    return extract_frames(as_sources(x), self.frames, self.deltas, n_jobs=self.n_jobs, cache_dir=self.cache_dir,
                           progress=self.progress, errors=errors, trim=self.trim)
 
 def clip_speakers(x, # a table, a list of paths, or one path
@@ -339,7 +339,7 @@ def clip_speakers(x, # a table, a list of paths, or one path
     if speakers is not None: return np.asarray(speakers, dtype=object)
     if isinstance(x, pd.DataFrame) and "speaker" in x:
         return (speaker_key(x) if "corpus" in x else x.speaker.astype(str)).to_numpy()
-    return np.zeros(len(as_paths(x)), dtype=int)
+    return np.zeros(len(as_sources(x)), dtype=int)
 
 @patch
 def _normalize(self:DeepEmotionRecognizer, seqs, x, speakers=None)->list[np.ndarray]:
@@ -393,7 +393,7 @@ def predict_proba(self:DeepEmotionRecognizer, x, # one path, paths, or a table (
                  )->np.ndarray:
     "`(n, n_labels)` probabilities of the clips in `x`, columns in `self.labels` order."
     if self.adaptation == "speaker" and is_single(x):
-        raise SerError(f"{os.fspath(x)}: a speaker-adapted model normalises over several clips of the speaker, not one; pass them together")
+        raise SerError(f"{as_sources(x)[0]}: a speaker-adapted model normalises over several clips of the speaker, not one; pass them together")
     return self._proba(self._normalize(self.frames_of(x), x, speakers))
 
 @patch

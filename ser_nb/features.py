@@ -15,7 +15,7 @@ import numpy as np
 import platformdirs
 import scipy.fft
 from fastcore.basics import eval_type, get_annotations_ex, patch
-from .data import AudioError, SerError, SILENCE_PEAK, as_paths, atomic_write, file_digest, load_audio, silence_reason
+from .data import Waveform, AudioError, SerError, SILENCE_PEAK, as_sources, atomic_write, file_digest, load_audio, silence_reason
 
 # %% auto #0
 __all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL', 'PITCH_NAMES',
@@ -518,19 +518,20 @@ class _Job:
         return {n: np.asarray(FEATURES[n].compute(c), dtype=np.float32).ravel() for n in names}
 
 # %% ../nbs/02_features.ipynb #6b57df3f
-def _one(path:str, job:_Job, cache:Path|None)->dict:
-    "The arrays `job.wanted` for one file, from the cache when there."
-    if not os.path.isfile(path): raise AudioError(f"{path}: no such file")
+def _one(source:str|Waveform, job:_Job, cache:Path|None)->dict:
+    "The arrays `job.wanted` for one file (from the cache when there) or one recording in memory (never cached)."
+    file = not isinstance(source, Waveform)
+    if file and not os.path.isfile(source): raise AudioError(f"{source}: no such file")
     have, entry = {}, None
-    if cache is not None:
-        entry = cache/f"{cache_key(path, job.params())}.npz"
+    if cache is not None and file:
+        entry = cache/f"{cache_key(source, job.params())}.npz"
         have = _read_npz(entry)
     missing = [n for n in job.wanted if n not in have]
     if missing:
-        y = load_audio(path, job.sr, trim=job.trim, max_duration=job.max_duration)
-        try: have.update(job.compute(y, missing, path))
+        y = load_audio(source, job.sr, trim=job.trim, max_duration=job.max_duration)
+        try: have.update(job.compute(y, missing, str(source)))
         except SerError: raise
-        except Exception as e: raise AudioError(f"{path}: feature extraction failed ({type(e).__name__}: {e})") from e
+        except Exception as e: raise AudioError(f"{source}: feature extraction failed ({type(e).__name__}: {e})") from e
         if entry is not None:
             try: atomic_write(entry, lambda tmp: np.savez(tmp, **have))
             except OSError: pass  # a read-only or full cache folder costs speed, not results
@@ -618,7 +619,7 @@ def extract(paths_or_df, # audio paths, one path, or a corpus table with a `path
            )->np.ndarray: # float32 `(n_files, feature_dim(features))`, rows in input order
     "The utterance-level feature matrix of many files, in parallel and cached."
     if errors not in ("raise", "skip"): raise FeatureError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    fs, paths = check_features(features), as_paths(paths_or_df)
+    fs, paths = check_features(features), as_sources(paths_or_df)
     if "egemaps" in fs: _smile()  # a missing opensmile is one clear error, not one per file
     job = _Job("utterance", fs, sr, trim, max_duration)
     results, failed = run_jobs(paths, job, n_jobs, cache_dir, progress, chunk_size)
@@ -669,7 +670,7 @@ def extract_frames(paths_or_df, # audio paths, one path, or a corpus table with 
     "`frame_features` of many files, in parallel and cached."
     if errors not in ("raise", "skip"): raise FeatureError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if kind not in FRAME_KINDS: raise FeatureError(f"kind must be one of {FRAME_KINDS}, got {kind!r}")
-    paths = as_paths(paths_or_df)
+    paths = as_sources(paths_or_df)
     job = _Job("frames", ("frames",), sr, trim, max_duration, opts=tuple(sorted(dict(kind=kind, deltas=deltas, **opts).items())))
     results, failed = run_jobs(paths, job, n_jobs, cache_dir, progress, desc="frames")
     _finish(failed, errors)

@@ -16,7 +16,7 @@ import soundfile as sf
 from fastcore.basics import patch
 
 from . import __version__
-from .data import (DEFAULT_EMOTIONS, AudioError, SerError, as_paths, audio_files, file_digest, is_single, read_split_csv, select_emotions,
+from .data import (DEFAULT_EMOTIONS, Waveform, AudioError, SerError, as_sources, audio_files, file_digest, is_single, read_split_csv, select_emotions,
                          speaker_folds, speaker_key)
 from .results import json_default
 
@@ -24,7 +24,7 @@ from .results import json_default
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
            'TamperedModelError', 'metrics', 'library_versions', 'describe_data', 'register', 'EmotionModel',
            'PriorModel', 'proba_rows', 'failed_error', 'duration_error', 'card_json', 'read_card', 'verify_files',
-           'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained']
+           'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained', 'EmotionPipeline', 'pipeline']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -142,7 +142,7 @@ class PriorModel(EmotionModel):
 
     def predict_proba(self, x)->np.ndarray:
         "The training frequencies, once per path in `x`."
-        return np.tile(self.prior_, (len(as_paths(x)), 1))
+        return np.tile(self.prior_, (len(as_sources(x)), 1))
 
     def _save_weights(self, folder:Path): (folder/"prior.json").write_text(json.dumps(self.prior_.tolist()))
 
@@ -154,9 +154,9 @@ class PriorModel(EmotionModel):
 
 # %% ../nbs/03_model.ipynb #dbc119df
 @patch
-def predict(self:EmotionModel, x, # one path, a list of paths, or a table with a `path` column
-           ): # `(emotion, confidence)` for one path, else a list of labels
-    "Labels for `x`; for one path, `(emotion, confidence)` as in the original project."
+def predict(self:EmotionModel, x, # one recording (a path, or audio in memory), a list of them, or a table with a `path` column
+           ): # `(emotion, confidence)` for one recording, else a list of labels
+    "Labels for `x`; for one recording, `(emotion, confidence)` as in the original project."
     p = self.predict_proba(x)
     labels = [self.labels[i] for i in p.argmax(1)]
     return (labels[0], float(p[0].max())) if is_single(x) else labels
@@ -201,35 +201,37 @@ def failed_error(failed:dict, # `{row: error}` of the files that could not be re
 # %% ../nbs/03_model.ipynb #6af200d1
 MAX_DURATION = 60.  # seconds: longer files are refused by `predict_records` and `ser predict`, unread
 
-def duration_error(path:str, # an audio file
+def duration_error(source:str|Waveform, # an audio file, or a recording in memory
                    max_duration:float|None=MAX_DURATION, # the limit in seconds; None: no limit
                   )->str|None: # the error message, or None
-    "Why `path` is too long to predict in one piece, from its header alone; None if it is not (or the header is unreadable)."
+    "Why `source` is too long to predict in one piece, from a file's header alone; None if it is not (or the header is unreadable)."
     if max_duration is None: return None
     if not max_duration > 0: raise ValueError(f"max_duration must be a positive number of seconds or None, got {max_duration}")
-    try: seconds = sf.info(path).duration
-    except Exception: return None  # missing or unreadable: the family's reader says why
+    if isinstance(source, Waveform): seconds = source.seconds
+    else:
+        try: seconds = sf.info(source).duration
+        except Exception: return None  # missing or unreadable: the family's reader says why
     if seconds <= max_duration: return None
-    return (f"{path}: {seconds:.1f} s long, over the {max_duration:g} s limit; cut it into utterances, e.g. with "
+    return (f"{source}: {seconds:.1f} s long, over the {max_duration:g} s limit; cut it into utterances, e.g. with "
             f"`sox in.wav out.wav trim 0 30 : newfile : restart`, or raise the limit (ser predict --max-duration SECONDS)")
 
 # %% ../nbs/03_model.ipynb #7f5960ff
 @patch
-def predict_records(self:EmotionModel, paths, # files: one path, a list, or a table with a `path` column
+def predict_records(self:EmotionModel, paths, # recordings: one (a path or audio in memory), a list, or a table with a `path` column
                     progress:bool=False, # show a progress bar
                     max_duration:float|None=MAX_DURATION, # seconds; longer files get an error record (None: no limit)
                    ): # yields one dict per file, in input order
-    "Yield one dict per file: path, emotion, confidence, probabilities; or path, error for a file that fails."
-    paths = as_paths(paths)
+    "Yield one dict per recording: path (a `Waveform`'s name), emotion, confidence, probabilities; or path, error."
+    paths = as_sources(paths)
     errors = {i: e for i, p in enumerate(paths) if (e := duration_error(p, max_duration))}
     todo = [i for i in range(len(paths)) if i not in errors]
     P, failed = self.predict_proba_each([paths[i] for i in todo], progress) if todo else (np.zeros((0, len(self.labels))), {})
     errors.update({todo[k]: e for k, e in failed.items()})
     proba = dict(zip(todo, P))
     for i, p in enumerate(paths):
-        if i in errors: yield {"path": p, "error": errors[i]}; continue
+        if i in errors: yield {"path": str(p), "error": errors[i]}; continue
         j = int(proba[i].argmax())
-        yield {"path": p, "emotion": self.labels[j], "confidence": float(proba[i][j]),
+        yield {"path": str(p), "emotion": self.labels[j], "confidence": float(proba[i][j]),
                "probabilities": {l: float(q) for l, q in zip(self.labels, proba[i])}}
 
 # %% ../nbs/03_model.ipynb #4b3669f1
@@ -413,3 +415,41 @@ def pretrained(name:str=DEFAULT_MODEL, # one of `PRETRAINED`
     if not (folder/"card.json").is_file():
         raise ModelError(f"{folder}: missing from this installation of ser_nb; reinstall it, or train the model with the command in {folder.parent/'README.md'}")
     return folder
+
+# %% ../nbs/03_model.ipynb #0c97b2f9
+class EmotionPipeline:
+    "Audio in, `[{'label', 'score'}]` out, best first: Hugging Face's audio-classification conventions on any model."
+    def __init__(self, model:EmotionModel, # a fitted or loaded model of any family
+                 top_k:int|None=None, # labels per answer; None: every label
+                ):
+        self.model, self.top_k = model, _checked_top_k(top_k)
+
+    def __repr__(self): return f"EmotionPipeline({self.model!r}, top_k={self.top_k})"
+
+# %% ../nbs/03_model.ipynb #b2eb429d
+def _checked_top_k(top_k)->int|None:
+    "`top_k` if it is None or a whole number of at least 1."
+    if top_k is None or (isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool) and top_k >= 1): return top_k
+    raise SerError(f"top_k must be a whole number of at least 1, or None for every label; got {top_k!r}")
+
+# %% ../nbs/03_model.ipynb #cc12c476
+@patch
+def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples, rate)`, samples, `Waveform`), or a list of them
+             sampling_rate:int|None=None, # the rate of bare samples
+             top_k="default", # labels per answer (None: every label); default: the pipeline's
+            )->list: # `[{"label", "score"}]` best first; for a list of recordings, one such list each
+    "The emotions of `inputs`, most probable first."
+    top_k = self.top_k if isinstance(top_k, str) and top_k == "default" else _checked_top_k(top_k)
+    P = self.model.predict_proba(as_sources(inputs, sampling_rate))
+    ranked = [sorted(({"label": l, "score": float(p)} for l, p in zip(self.model.labels, row)),
+                     key=lambda r: -r["score"])[:top_k] for row in P]
+    return ranked[0] if is_single(inputs) else ranked
+
+# %% ../nbs/03_model.ipynb #df28fde8
+def pipeline(model:str|Path|EmotionModel=DEFAULT_MODEL, # a pretrained name (`PRETRAINED`), a model folder, or a model
+             top_k:int|None=None, # labels per answer; None: every label
+            )->EmotionPipeline:
+    "A callable that labels audio with `model`, as `transformers.pipeline('audio-classification')` does."
+    if isinstance(model, EmotionModel): return EmotionPipeline(model, top_k)
+    named = str(model) in PRETRAINED and not Path(model).exists()
+    return EmotionPipeline(load(pretrained(str(model)) if named else model), top_k)

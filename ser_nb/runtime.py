@@ -12,7 +12,7 @@ import numpy as np
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import SerError, as_paths, load_audio
+from .data import SerError, as_sources, load_audio
 from .model import EmotionModel, ModelError, failed_error, library_versions, proba_rows, register
 
 # %% auto #0
@@ -71,7 +71,7 @@ def predict_proba_each(self:OnnxEmotionModel, paths:list[str], progress:bool=Fal
 @patch
 def predict_proba(self:OnnxEmotionModel, x)->np.ndarray:
     "`(n, n_labels)` probabilities of the clips in `x`."
-    P, failed = self.predict_proba_each(as_paths(x))
+    P, failed = self.predict_proba_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
 

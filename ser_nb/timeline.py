@@ -6,7 +6,7 @@ Docs: https://ser-nb.github.io/ser_nb/timeline.html.md"""
 
 # %% ../nbs/08_timeline.ipynb #4ef7fc05
 from __future__ import annotations
-import os, tempfile, warnings
+import os, warnings
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from .data import AudioError, SerError
+from .data import AudioError, SerError, Waveform
 from .model import EmotionModel
 
 # %% auto #0
@@ -87,18 +87,16 @@ def emotion_timeline(model:EmotionModel, # any fitted or loaded model
                     )->Iterator[dict]: # start, end, emotion, confidence, probabilities
     "The emotion of every stretch of speech (or window of a long one) in `source`, in order."
     blocks = read_blocks(source) if isinstance(source, (str, os.PathLike)) else source
-    with tempfile.TemporaryDirectory(prefix="ser-timeline-") as folder:
-        def answer(todo):
-            paths = [os.path.join(folder, f"{i}.wav") for i in range(len(todo))]
-            for p, (_, _, y) in zip(paths, todo): sf.write(p, y, SR)
-            for (s, e, _), r in zip(todo, model.predict_records(paths, max_duration=None)):
-                yield {"start": round(s, 3), "end": round(e, 3), **({"error": r["error"].split(": ", 1)[-1]} if "error" in r else
-                       {k: r[k] for k in ("emotion", "confidence", "probabilities")})}
-        todo = []
-        for w in speech_windows(blocks, window, hop, **vad):
-            todo.append(w)
-            if len(todo) == batch: yield from answer(todo); todo = []
-        yield from answer(todo)
+    def answer(todo):
+        clips = [Waveform(y, SR, f"{s:.2f}-{e:.2f} s") for s, e, y in todo]
+        for (s, e, _), r in zip(todo, model.predict_records(clips, max_duration=None)):
+            yield {"start": round(s, 3), "end": round(e, 3), **({"error": r["error"].split(": ", 1)[-1]} if "error" in r else
+                   {k: r[k] for k in ("emotion", "confidence", "probabilities")})}
+    todo = []
+    for w in speech_windows(blocks, window, hop, **vad):
+        todo.append(w)
+        if len(todo) == batch: yield from answer(todo); todo = []
+    yield from answer(todo)
 
 def timeline_table(rows:Iterable[dict])->pd.DataFrame:
     "`emotion_timeline`'s rows as a table: start, end, emotion, confidence and a `p_<emotion>` column per emotion."

@@ -19,7 +19,7 @@ from torch.utils.checkpoint import checkpoint
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import DEFAULT_EMOTIONS, SerError, as_paths, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
+from .data import DEFAULT_EMOTIONS, Waveform, SerError, as_sources, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
 from .features import cache_dir_of, cache_key
 from .model import EmotionModel, ModelError, describe_data, failed_error, library_versions, metrics, proba_rows, register
 from .classical import fit_and_save, label_order
@@ -164,7 +164,7 @@ def embed(paths_or_df, # audio paths, one path, or a table with a `path` column
           errors:str="raise", # "raise" at the first bad file, or "skip": NaN rows, and return `(E, failed)`
          )->np.ndarray: # float32 `(n, layers + 1, 2*width)`
     "Every layer's mean and standard deviation over each clip's frames, from the cache when there (keyed by file content, encoder and settings)."
-    paths = as_paths(paths_or_df)
+    paths = as_sources(paths_or_df)
     params = json.dumps(dict(kind="embedding", version=EMBEDDINGS_VERSION, model=backbone.name, revision=backbone.revision,
                              commit=backbone.commit, trim=trim, max_duration=max_duration), sort_keys=True)
     cache = cache_dir_of(cache_dir)
@@ -172,6 +172,7 @@ def embed(paths_or_df, # audio paths, one path, or a table with a `path` column
     E = np.full((len(paths), backbone.n_layers + 1, 2*backbone.width), np.nan, dtype=np.float32)
     failed, todo = {}, []
     for i, p in enumerate(paths):
+        if isinstance(p, Waveform): todo.append((i, None)); continue  # a recording in memory: embedded every time, never cached
         if not os.path.isfile(p): failed[i] = f"{p}: no such file"; continue
         entry = cache/f"{cache_key(p, params)}.npy" if cache is not None else None
         try: E[i] = np.load(entry); continue
@@ -338,7 +339,7 @@ def embeddings(self:TransformerEmotionRecognizer, x, errors:str="raise"):
 def _groups(self:TransformerEmotionRecognizer, x, speakers=None)->np.ndarray:
     "The group of each clip of `x` whose statistics standardise it: its speaker, or its corpus (one group for paths)."
     if self.norm == "speaker": return clip_speakers(x, speakers)
-    return x.corpus.to_numpy() if isinstance(x, pd.DataFrame) and "corpus" in x else np.zeros(len(as_paths(x)), dtype=int)
+    return x.corpus.to_numpy() if isinstance(x, pd.DataFrame) and "corpus" in x else np.zeros(len(as_sources(x)), dtype=int)
 
 @patch
 def _standard(self:TransformerEmotionRecognizer, E:np.ndarray, groups=None)->torch.Tensor:
@@ -394,9 +395,9 @@ def predict_proba(self:TransformerEmotionRecognizer, x, # one path, paths, or a 
                  )->np.ndarray:
     "`(n, n_labels)` probabilities of the clips in `x`."
     if self.adaptation != "none":
-        if is_single(x): raise SerError(f"{os.fspath(x)}: a {self.norm}-adapted model standardises over several clips of the {self.norm}, not one; pass them together")
+        if is_single(x): raise SerError(f"{as_sources(x)[0]}: a {self.norm}-adapted model standardises over several clips of the {self.norm}, not one; pass them together")
         with torch.no_grad(): return self.head.eval()(self._standard(self.embeddings(x), self._groups(x, speakers))).softmax(1).numpy()
-    P, failed = self.predict_proba_each(as_paths(x))
+    P, failed = self.predict_proba_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
 
@@ -405,7 +406,7 @@ def load_waves(paths, trim:bool=False, max_duration:float|None=None, progress:bo
                errors:str="raise", # "raise" at the first bad file, or "skip": `(waves, {row: error})` with None for bad rows
               ):
     "16 kHz mono clips of `paths` (at most `max_duration` seconds from the start of each)."
-    paths, waves, failed = as_paths(paths), [], {}
+    paths, waves, failed = as_sources(paths), [], {}
     for i, p in enumerate(tqdm(paths, desc="audio", disable=not progress, leave=False)):
         try: waves.append(load_audio(p, 16_000, trim=trim, max_duration=max_duration))
         except SerError as e:
