@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GENERATED_SNAPSHOT, NBS, ROOT, tool
+from conftest import GENERATED_SNAPSHOT, NBS, PLACEHOLDERS, ROOT, tool
 
 SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_proc", "*.pyc")
 
@@ -125,3 +125,15 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^[^#\n]*\bbash tools/test\.sh\b", ci, re.M), ".ci/run does not call `bash tools/test.sh`"
     readme = (ROOT / "README.md").read_text()
     assert "bash tools/test.sh" in readme, "README.md should give `bash tools/test.sh` as the test command"
+
+
+def test_no_placeholder_address_anywhere():
+    "No made-up address or e-mail in what the repository ships (metadata, README, notebooks, modules, site config)."
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    found = []
+    for name in tracked:
+        p = ROOT/name
+        if p.suffix not in (".py", ".md", ".toml", ".yml", ".ipynb", ".txt", ".json", ".html", ".css") or not p.is_file(): continue
+        text = p.read_text(errors="ignore")
+        found += [f"{name}: {w}" for w in PLACEHOLDERS if w in text]
+    assert not found, "placeholder addresses: " + "; ".join(found)
