@@ -211,7 +211,7 @@ def test_score(self:EmotionRecognizer)->float:
 def train_score(self:EmotionRecognizer)->float:
     "Accuracy on `train_data` (optimistic: these clips were learnt)."
     df = self._table(self.train_data)
-    return float(np.mean(np.array(self.predict(df)) == df.emotion.to_numpy()))
+    return float(np.mean(np.array(self.predict(df, min_speech=None)) == df.emotion.to_numpy()))
 
 @patch
 def confusion_matrix(self:EmotionRecognizer, percentage:bool=True, labeled:bool=True):

@@ -371,12 +371,15 @@ def _is_model(arg:str)->bool:
 
 def _predict_args(p):
     from ser_nb.model import DEFAULT_MODEL, MAX_DURATION, PRETRAINED
+    from ser_nb.speech import MIN_SPEECH
     p.usage = "%(prog)s [-h] [--limit N] [--max-duration SECONDS] [--json] [MODEL] PATH [PATH ...]"
     p.add_argument("paths", nargs="+", metavar="[MODEL] PATH", help=f"a model folder or a pretrained model ({', '.join(PRETRAINED)}; "
                                                                    f"default {DEFAULT_MODEL}), then audio files or folders (searched recursively)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N files")
     p.add_argument("--max-duration", type=_seconds, default=MAX_DURATION, metavar="SECONDS",
                    help="longer files get an error line, from their header, before any decoding (default: %(default)g)")
+    p.add_argument("--min-speech", type=float, default=MIN_SPEECH, metavar="SECONDS",
+                   help="a file with less speech (silero VAD, chapter 01b) gets 'no speech found', not an emotion (default: %(default)g; 0: no gate)")
     p.add_argument("--json", action="store_true", help="one JSON object per line: path, emotion, confidence, probabilities (or path, error)")
 
 # %% ../nbs/09_cli.ipynb #4f840dc2
@@ -388,7 +391,10 @@ def predict_cmd(args)->int:
     if given and len(args.paths) == 1: raise SerError(f"{args.paths[0]} is a model: name the audio files to predict after it")
     model = load(_model_folder(args.paths[0] if given else None))
     failed = 0
-    for r in model.predict_records(_audio_inputs(args.paths[given:], args.limit), progress=sys.stderr.isatty(), max_duration=args.max_duration):
+    if args.min_speech < 0: raise SerError(f"--min-speech must be 0 (no gate) or more seconds, got {args.min_speech:g}")
+    records = model.predict_records(_audio_inputs(args.paths[given:], args.limit), progress=sys.stderr.isatty(),
+                                    max_duration=args.max_duration, min_speech=args.min_speech or None)
+    for r in records:
         failed += "error" in r
         if args.json: print(_json_line(r), flush=True)
         elif "error" in r: print(f"{r['path']}\terror: {r['error'].removeprefix(r['path'] + ': ')}", flush=True)
@@ -537,6 +543,9 @@ def _serve_args(p):
     p.add_argument("--max-mb", type=_seconds, default=MAX_UPLOAD_MB, metavar="MIB", help="largest upload (default: %(default)s MiB)")
     p.add_argument("--max-duration", type=_seconds, default=MAX_DURATION, metavar="SECONDS", help="longest audio accepted (default: %(default)s s)")
     p.add_argument("--concurrency", type=int, default=2, metavar="N", help="predictions running at once (default: %(default)s)")
+    from ser_nb.speech import MIN_SPEECH
+    p.add_argument("--min-speech", type=float, default=MIN_SPEECH, metavar="SECONDS",
+                   help="an upload to /predict with less speech gets a 422 'no speech found' (default: %(default)g; 0: no gate)")
 
 @command("serve", "Serve a saved model over HTTP: a REST API (/predict, /health, /model, /docs) and a web page.", _serve_args)
 def serve_cmd(args)->int:
@@ -548,7 +557,9 @@ def serve_cmd(args)->int:
         try: s.bind((args.host, args.port))
         except OSError as e: raise SerError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
     model = _model_folder(args.model)
-    app = create_app(model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token, concurrency=args.concurrency)
+    if args.min_speech < 0: raise SerError(f"--min-speech must be 0 (no gate) or more seconds, got {args.min_speech:g}")
+    app = create_app(model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token, concurrency=args.concurrency,
+                     min_speech=args.min_speech or None)
     if args.host not in ("127.0.0.1", "localhost", "::1") and not (args.token or os.environ.get(TOKEN_ENV)):
         print(f"ser: warning: listening on {args.host} without a token: anyone who can reach this machine can use the API "
               f"(set --token or ${TOKEN_ENV})", file=sys.stderr)

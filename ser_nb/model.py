@@ -17,6 +17,7 @@ from . import __version__
 from .data import (DEFAULT_EMOTIONS, Waveform, AudioError, SerError, as_sources, audio_files, file_digest, is_single, read_split_csv, select_emotions,
                          speaker_folds, speaker_key)
 from .results import json_default
+from .speech import MIN_SPEECH, check_speech, speech_error
 
 # %% auto #0
 __all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
@@ -153,8 +154,10 @@ class PriorModel(EmotionModel):
 # %% ../nbs/03_model.ipynb #dbc119df
 @patch
 def predict(self:EmotionModel, x, # one recording (a path, or audio in memory), a list of them, or a table with a `path` column
+            min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
            ): # `(emotion, confidence)` for one recording, else a list of labels
-    "Labels for `x`; for one recording, `(emotion, confidence)` as in the original project."
+    "Labels for `x`, none for a recording without speech; for one recording, `(emotion, confidence)` as in the original project."
+    check_speech(as_sources(x), min_speech)
     p = self.predict_proba(x)
     labels = [self.labels[i] for i in p.argmax(1)]
     return (labels[0], float(p[0].max())) if is_single(x) else labels
@@ -218,10 +221,11 @@ def duration_error(source:str|Waveform, # an audio file, or a recording in memor
 def predict_records(self:EmotionModel, paths, # recordings: one (a path or audio in memory), a list, or a table with a `path` column
                     progress:bool=False, # show a progress bar
                     max_duration:float|None=MAX_DURATION, # seconds; longer files get an error record (None: no limit)
+                    min_speech:float|None=MIN_SPEECH, # seconds of speech required (chapter 01b); less gets an error record
                    ): # yields one dict per file, in input order
     "Yield one dict per recording: path (a `Waveform`'s name), emotion, confidence, probabilities; or path, error."
     paths = as_sources(paths)
-    errors = {i: e for i, p in enumerate(paths) if (e := duration_error(p, max_duration))}
+    errors = {i: e for i, p in enumerate(paths) if (e := duration_error(p, max_duration) or speech_error(p, min_speech))}
     todo = [i for i in range(len(paths)) if i not in errors]
     P, failed = self.predict_proba_each([paths[i] for i in todo], progress) if todo else (np.zeros((0, len(self.labels))), {})
     errors.update({todo[k]: e for k, e in failed.items()})
@@ -240,7 +244,7 @@ def evaluate(self:EmotionModel, test_df:pd.DataFrame, # a table with `path` and 
     "Score the model on `test_df`; the metrics are kept for the card."
     unknown = sorted(set(test_df.emotion) - set(self.labels))
     if unknown: raise SerError(f"the test table has emotions the model does not know: {', '.join(unknown)} (model: {', '.join(self.labels)})")
-    m = metrics(list(test_df.emotion), self.predict(test_df), self.labels)
+    m = metrics(list(test_df.emotion), self.predict(test_df, min_speech=None), self.labels)
     self.info["metrics"], self.info["test"] = m, describe_data(test_df, csv)
     return m
 
@@ -419,8 +423,9 @@ class EmotionPipeline:
     "Audio in, `[{'label', 'score'}]` out, best first: Hugging Face's audio-classification conventions on any model."
     def __init__(self, model:EmotionModel, # a fitted or loaded model of any family
                  top_k:int|None=None, # labels per answer; None: every label
+                 min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
                 ):
-        self.model, self.top_k = model, _checked_top_k(top_k)
+        self.model, self.top_k, self.min_speech = model, _checked_top_k(top_k), min_speech
 
     def __repr__(self): return f"EmotionPipeline({self.model!r}, top_k={self.top_k})"
 
@@ -438,7 +443,9 @@ def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples
             )->list: # `[{"label", "score"}]` best first; for a list of recordings, one such list each
     "The emotions of `inputs`, most probable first."
     top_k = self.top_k if isinstance(top_k, str) and top_k == "default" else _checked_top_k(top_k)
-    P = self.model.predict_proba(as_sources(inputs, sampling_rate))
+    sources = as_sources(inputs, sampling_rate)
+    check_speech(sources, self.min_speech)
+    P = self.model.predict_proba(sources)
     ranked = [sorted(({"label": l, "score": float(p)} for l, p in zip(self.model.labels, row)),
                      key=lambda r: -r["score"])[:top_k] for row in P]
     return ranked[0] if is_single(inputs) else ranked
@@ -446,8 +453,9 @@ def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples
 # %% ../nbs/03_model.ipynb #df28fde8
 def pipeline(model:str|Path|EmotionModel=DEFAULT_MODEL, # a pretrained name (`PRETRAINED`), a model folder, or a model
              top_k:int|None=None, # labels per answer; None: every label
+             min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
             )->EmotionPipeline:
     "A callable that labels audio with `model`, as `transformers.pipeline('audio-classification')` does."
-    if isinstance(model, EmotionModel): return EmotionPipeline(model, top_k)
+    if isinstance(model, EmotionModel): return EmotionPipeline(model, top_k, min_speech)
     named = str(model) in PRETRAINED and not Path(model).exists()
-    return EmotionPipeline(load(pretrained(str(model)) if named else model), top_k)
+    return EmotionPipeline(load(pretrained(str(model)) if named else model), top_k, min_speech)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from . import __version__
 from .data import SerError
 from .model import MAX_DURATION, EmotionModel, load
+from .speech import MIN_SPEECH
 from .timeline import emotion_timeline
 
 # %% auto #0
@@ -65,9 +66,11 @@ def check_audio(path:Path, # the saved upload
     if info.duration > max_seconds: raise UploadError(413, f"{name}: {info.duration:.1f} s long, over the {max_seconds:g} s limit")
     return info.duration
 
-def predict_upload(model:EmotionModel, path:Path, name:str)->dict:
-    "The model's answer for one saved upload: emotion, confidence, probabilities; a 422 naming `name` if the model cannot read it."
-    r = next(model.predict_records([os.fspath(path)], max_duration=None))
+def predict_upload(model:EmotionModel, path:Path, name:str,
+                   min_speech:float|None=MIN_SPEECH, # seconds of speech the upload needs (chapter 01b); None: no gate
+                  )->dict:
+    "The model's answer for one saved upload: emotion, confidence, probabilities; a 422 naming `name` if it has no speech or cannot be read."
+    r = next(model.predict_records([os.fspath(path)], max_duration=None, min_speech=min_speech))
     if "error" in r: raise UploadError(422, r["error"].replace(os.fspath(path), name))
     return {k: r[k] for k in ("emotion", "confidence", "probabilities")}
 
@@ -88,9 +91,11 @@ async def received(upload, # a `fastapi.UploadFile`
     finally: path.unlink(missing_ok=True)
 
 async def answer_upload(model:EmotionModel, upload, folder:Path, max_bytes:int, max_seconds:float, gate:asyncio.Semaphore,
+                        min_speech:float|None=MIN_SPEECH, # as in `predict_upload`
                        )->dict: # emotion, confidence, probabilities, duration, filename
     "The service's answer to one upload: the model's prediction, through `received`."
-    duration, out = await received(upload, folder, max_bytes, max_seconds, gate, lambda path, name: predict_upload(model, path, name))
+    work = lambda path, name: predict_upload(model, path, name, min_speech)
+    duration, out = await received(upload, folder, max_bytes, max_seconds, gate, work)
     return {**out, "duration": round(duration, 3), "filename": upload.filename or "the upload"}
 
 # %% ../nbs/08a_serve.ipynb #ba9729bb
@@ -221,12 +226,12 @@ def create_app(model:str|Path|EmotionModel, # a model folder, or a loaded model
                max_timeline_seconds:float=MAX_TIMELINE_SECONDS, # the longest audio /timeline accepts
                token:str|None=None, # bearer token required by the API; default `$SER_TOKEN`; None/empty: open
                concurrency:int=2, # predictions running at once (each in a worker thread)
+               min_speech:float|None=MIN_SPEECH, # seconds of speech an upload to /predict needs (chapter 01b); None: no gate
               ):
     "The FastAPI app serving `model`: POST /predict and /timeline, GET /health and /model, the page at /, OpenAPI docs at /docs."
     m = model if isinstance(model, EmotionModel) else load(model)
     card, token = getattr(m, "card_", None) or m.card(), token or os.environ.get(TOKEN_ENV) or None
     folder, gate, max_bytes = Path(tempfile.mkdtemp(prefix="ser-serve-")), asyncio.Semaphore(concurrency), int(max_mb*2**20)
-
     @asynccontextmanager
     async def lifespan(app):
         yield
@@ -249,7 +254,7 @@ def create_app(model:str|Path|EmotionModel, # a model folder, or a loaded model
 
     @app.post("/predict", dependencies=[Depends(authorised)])
     async def predict(file:UploadFile=File(..., description="an audio file: WAV, FLAC, OGG, Opus or MP3")):
-        return await answer_upload(m, file, folder, max_bytes, max_seconds, gate)
+        return await answer_upload(m, file, folder, max_bytes, max_seconds, gate, min_speech)
 
     @app.post("/timeline", dependencies=[Depends(authorised)])
     async def timeline(file:UploadFile=File(..., description="a recording of any length up to the limit"),

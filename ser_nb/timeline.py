@@ -87,7 +87,7 @@ def emotion_timeline(model:EmotionModel, # any fitted or loaded model
     blocks = read_blocks(source) if isinstance(source, (str, os.PathLike)) else source
     def answer(todo):
         clips = [Waveform(y, SR, f"{s:.2f}-{e:.2f} s") for s, e, y in todo]
-        for (s, e, _), r in zip(todo, model.predict_records(clips, max_duration=None)):
+        for (s, e, _), r in zip(todo, model.predict_records(clips, max_duration=None, min_speech=None)):  # speech already
             yield {"start": round(s, 3), "end": round(e, 3), **({"error": r["error"].split(": ", 1)[-1]} if "error" in r else
                    {k: r[k] for k in ("emotion", "confidence", "probabilities")})}
     todo = []

@@ -83,3 +83,20 @@ def test_check_json_keeps_non_ascii(tmp_path):
     root.mkdir()
     r = subprocess.run([*SER, "check", "--json"], capture_output=True, text=True, encoding="utf-8", env={**os.environ, "SER_DATA": str(root)})
     assert r.returncode == 0 and "données_😀" in r.stdout and json.loads(r.stdout)["data_root"].startswith(str(root))
+
+
+def test_predict_refuses_audio_without_speech(tmp_path):
+    "No speech, no emotion: noise and a tone get 'no speech found' (an error record with --json, exit 1); speech gets a label."
+    import numpy as np, soundfile as sf
+    rng, t = np.random.default_rng(0), np.arange(32_000)/16_000
+    sf.write(tmp_path/"hiss.wav", rng.normal(0, .1, len(t)).astype(np.float32), 16_000)
+    sf.write(tmp_path/"beep.wav", (0.5*np.sin(2*np.pi*440*t)).astype(np.float32), 16_000)
+    example = Path(__file__).resolve().parents[1]/"examples/espeak-kids-are-talking.wav"
+    r = ser("predict", tmp_path/"hiss.wav", tmp_path/"beep.wav", example, "--json")
+    recs = [json.loads(l) for l in r.stdout.splitlines()]
+    assert r.returncode == 1 and "2 file(s) could not be predicted" in r.stderr
+    assert [x.get("error") for x in recs[:2]] == [f"no speech found in {tmp_path/n} (0 ms of speech)" for n in ("hiss.wav", "beep.wav")]
+    assert recs[2]["emotion"] in ("sad", "neutral", "happy", "angry")
+    lifted = ser("predict", tmp_path/"hiss.wav", "--min-speech", "0")
+    assert lifted.returncode == 0 and lifted.stdout.split("\t")[1] in ("sad", "neutral", "happy", "angry")
+    assert "--min-speech must be 0" in ser("predict", tmp_path/"hiss.wav", "--min-speech", "-1").stderr

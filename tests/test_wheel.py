@@ -6,6 +6,7 @@ runs the tests, through a `.pth` file that adds its site-packages (without the e
 every `ser_nb` module comes from the wheel). A full install of the dependencies again would cost 100 s of CI for torch."""
 import json, os, subprocess, sys, sysconfig, zipfile
 from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,12 @@ def venv(wheel, tmp_path_factory) -> Path:
     env = tmp_path_factory.mktemp("venv")/"v"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
     target = Path(subprocess.check_output([str(env/"bin/python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--prefix", str(env), str(wheel)],
+    before = metadata.distribution("ser_nb").read_text("direct_url.json")
+    # --ignore-installed: without it pip uninstalls the ser_nb of the environment running pip (the editable install) first
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "--prefix", str(env), str(wheel)],
                        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert metadata.distribution("ser_nb").read_text("direct_url.json") == before, "installing the wheel changed the test environment"
     (target/"zz_lent_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return env
 
