@@ -55,7 +55,7 @@ def test_train_human_and_bad_model_name(toy):
 
 def test_predict_files_folders_and_bad_input(toy, tmp_path):
     d, root, _ = toy
-    (tmp_path/"garbage.wav").write_bytes(os.urandom(500))
+    (tmp_path/"garbage.wav").write_bytes(b"not audio at all " * 30)  # fixed bytes: random ones can pass for an MPEG frame
     sf.write(tmp_path/"silence.wav", np.zeros(16_000, dtype=np.float32), 16_000)
     sf.write(tmp_path/"blip.wav", 0.1*np.sin(np.arange(800)/3).astype(np.float32), 16_000)  # 0.05 s
     good = sorted((root/"Actor_01").iterdir())[:2]
@@ -115,7 +115,8 @@ def test_evaluate_matches_train_and_adds_intervals(toy, tmp_path):
 def test_evaluate_bad_input_is_one_line(toy, tmp_path):
     d, root, _ = toy
     csv = pd.read_csv(d/"csv/test_ravdess_4class.csv")
-    (tmp_path/"garbage.wav").write_bytes(os.urandom(500))
+    # fixed bytes: random ones can look like an MPEG frame, and libsndfile's mp3 decoder then prints notes on stderr
+    (tmp_path/"garbage.wav").write_bytes(b"not audio at all " * 30)
     pd.concat([csv, csv.head(1).assign(path=str(tmp_path/"garbage.wav"))]).to_csv(tmp_path/"bad.csv", index=False)
     assert "garbage.wav" in one_line_error(ser("evaluate", d/"models/svm", tmp_path/"bad.csv", cache=d/"cache"))
     assert "no such CSV file" in one_line_error(ser("evaluate", d/"models/svm", tmp_path/"none.csv", cache=d/"cache"))

@@ -127,8 +127,8 @@ def test_ci_runs_the_readme_test_command():
     assert "bash tools/test.sh" in readme, "README.md should give `bash tools/test.sh` as the test command"
 
 
-def test_no_placeholder_address_anywhere():
-    "No made-up address or e-mail in what the repository ships (metadata, README, notebooks, modules, site config)."
+def test_no_placeholder_email_anywhere():
+    "No made-up e-mail address in what the repository ships (metadata, README, notebooks, modules, site config)."
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     found = []
     for name in tracked:
@@ -136,4 +136,4 @@ def test_no_placeholder_address_anywhere():
         if p.suffix not in (".py", ".md", ".toml", ".yml", ".ipynb", ".txt", ".json", ".html", ".css") or not p.is_file(): continue
         text = p.read_text(errors="ignore")
         found += [f"{name}: {w}" for w in PLACEHOLDERS if w in text]
-    assert not found, "placeholder addresses: " + "; ".join(found)
+    assert not found, "placeholder e-mail domains: " + "; ".join(found)
