@@ -25,7 +25,8 @@ from cli_latency import timed
 from ser_nb.data import data_root, read_ravdess, select_emotions
 from ser_nb.deep import DeepEmotionRecognizer
 from ser_nb.evaluate import model_cost
-from ser_nb.export import agreement, as_if_trained, export_onnx
+from ser_nb.export import as_if_trained
+from ser_nb.runtime import agreement, export_onnx
 from ser_nb.model import library_versions, load, pretrained
 from ser_nb.results import save_result
 from ser_nb.transformer import TransformerEmotionRecognizer

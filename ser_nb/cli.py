@@ -571,7 +571,7 @@ def serve_cmd(args)->int:
 
 # %% ../nbs/09_cli.ipynb #ba4939ec
 def _export_args(p):
-    from ser_nb.export import QUANTIZE
+    from ser_nb.runtime import QUANTIZE
     p.add_argument("model", help="an LSTM, GRU or transformer model folder, or a pretrained model's name")
     p.add_argument("--onnx", action="store_true", help="export to ONNX (the one format, so also the default)")
     p.add_argument("--quantize", choices=QUANTIZE, help="store the weights of the matrix products as 8-bit integers (dynamic quantisation)")
@@ -580,7 +580,7 @@ def _export_args(p):
 @command("export", "Export an LSTM, GRU or transformer model to ONNX: one file from audio to probabilities, run by onnxruntime.", _export_args)
 def export_cmd(args)->int:
     from ser_nb.model import load
-    from ser_nb.export import export_onnx
+    from ser_nb.runtime import export_onnx
     src = _model_folder(args.model)
     out = args.out or f"models/{Path(src).name}-onnx" + (f"-{args.quantize}" if args.quantize else "")
     exported = export_onnx(load(src), args.quantize)

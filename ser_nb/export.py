@@ -21,7 +21,8 @@ from .model import EmotionModel, library_versions
 from .transformer import WHISPER_HOP, Backbone, LayerHead, TransformerEmotionRecognizer, pool_frames
 
 # %% auto #0
-__all__ = ['OPSET', 'QUANTIZED_OPS', 'WhisperLogMel', 'EncoderStates', 'FrozenGraph', 'TunedGraph', 'RecurrentGraph', 'export_graph', 'as_if_trained', 'to_onnx', 'quantize_int8', 'QUANTIZE', 'export_onnx', 'agreement']
+__all__ = ['OPSET', 'QUANTIZED_OPS', 'WhisperLogMel', 'EncoderStates', 'FrozenGraph', 'TunedGraph', 'RecurrentGraph',
+           'export_graph', 'as_if_trained', 'to_onnx', 'quantize_int8']
 
 # %% ../nbs/08b_export.ipynb #b0d87b89
 class WhisperLogMel(nn.Module):
@@ -165,40 +166,3 @@ def quantize_int8(onnx:bytes)->bytes:
         try: quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=QUANTIZED_OPS)
         finally: logging.disable(before)
         return dst.read_bytes()
-
-# %% ../nbs/08c_runtime.ipynb #3e797d65
-QUANTIZE = ("int8",)  # `export_onnx`'s quantisations
-
-def export_onnx(model:EmotionModel, # a trained LSTM, GRU or transformer model
-                quantize:str|None=None, # None, or one of `QUANTIZE`
-                threads:int|None=None, # the exported model's onnxruntime threads (None: its default)
-               ): # an `OnnxEmotionModel`: save it with `.save(folder)`
-    "`model` as one ONNX graph from input to probabilities, checked against torch on an example input."
-    from ser_nb.runtime import OnnxEmotionModel
-    if quantize not in (None, *QUANTIZE): raise SerError(f"quantize must be one of {', '.join(QUANTIZE)} (or none), got {quantize!r}")
-    graph, inputs = export_graph(model)
-    noise = 0.1*np.random.default_rng(0).standard_normal(48_000).astype(np.float32)
-    if inputs["kind"] == "wave": example = np.pad(noise, (0, -len(noise) % inputs["multiple"]))[None]
-    else: example = np.random.default_rng(0).standard_normal((1, 300, frame_dim(inputs["frames"], inputs["deltas"]))).astype(np.float32)
-    onnx = to_onnx(graph, example)
-    if quantize == "int8": onnx = quantize_int8(onnx)
-    exported = {"source_family": model.family, "source_class": type(model).__name__, "format": "onnx", "opset": OPSET,
-                "quantization": quantize, "versions": library_versions("torch", "onnx", "onnxruntime")}
-    out = OnnxEmotionModel(onnx, model.labels, model.name, inputs, exported, getattr(model, "card_", None) or model.card(), threads)
-    with torch.no_grad(): want = graph(torch.from_numpy(example)).numpy()
-    out.exported["check_max_abs_diff"] = round(float(np.abs(out.session.run(None, {"input": example})[0] - want).max()), 6)
-    out.info = dict(model.info)
-    return out
-
-# %% ../nbs/08c_runtime.ipynb #bc8458ed
-def agreement(a:EmotionModel, b:EmotionModel, # two models with the same emotions, e.g. a torch model and its export
-              paths, # the clips to compare them on
-              progress:bool=False,
-             )->dict: # n, same (share of clips with the same answer), max_abs_diff, mean_abs_diff
-    "How often `a` and `b` give the same emotion on `paths`, and how far apart their probabilities are."
-    if tuple(a.labels) != tuple(b.labels): raise SerError(f"the models tell different emotions apart: {a.labels} and {b.labels}")
-    P, Q = a.predict_proba_each(list(paths), progress)[0], b.predict_proba_each(list(paths), progress)[0]
-    ok = ~(np.isnan(P).any(1) | np.isnan(Q).any(1))
-    d = np.abs(P[ok] - Q[ok])
-    return {"n": int(ok.sum()), "same": round(float((P[ok].argmax(1) == Q[ok].argmax(1)).mean()), 4),
-            "max_abs_diff": round(float(d.max()), 5), "mean_abs_diff": round(float(d.mean()), 6)}

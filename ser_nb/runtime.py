@@ -16,14 +16,14 @@ from .data import SerError, as_sources, load_audio
 from .model import EmotionModel, ModelError, failed_error, library_versions, proba_rows, register
 
 # %% auto #0
-__all__ = ['ONNX_FILE', 'OnnxEmotionModel']
+__all__ = ['ONNX_FILE', 'QUANTIZE', 'OnnxEmotionModel', 'export_onnx', 'agreement']
 
 # %% ../nbs/08c_runtime.ipynb #d1b6ac75
 ONNX_FILE = "model.onnx"
 
 @register
 class OnnxEmotionModel(EmotionModel):
-    "A model exported to ONNX (`ser_nb.export.export_onnx`) and run by onnxruntime: the torch model's answers without torch."
+    "A model exported to ONNX (`export_onnx`, below) and run by onnxruntime: the torch model's answers without torch."
     family = "onnx"
 
     def __init__(self, onnx:bytes, # the ONNX model
@@ -95,3 +95,42 @@ def _load_weights(cls:OnnxEmotionModel, folder:Path, card:dict):
     onnx = (Path(folder)/ONNX_FILE).read_bytes()
     if not onnx.startswith(b"\x08"): raise ModelError(f"{Path(folder)/ONNX_FILE}: not an ONNX model")
     return cls(onnx, card["labels"], card["name"], card["inputs"], card["exported"], source=card)
+
+# %% ../nbs/08c_runtime.ipynb #3e797d65
+QUANTIZE = ("int8",)  # `export_onnx`'s quantisations
+
+def export_onnx(model:EmotionModel, # a trained LSTM, GRU or transformer model
+                quantize:str|None=None, # None, or one of `QUANTIZE`
+                threads:int|None=None, # the exported model's onnxruntime threads (None: its default)
+               ): # an `OnnxEmotionModel`: save it with `.save(folder)`
+    "`model` as one ONNX graph from input to probabilities, checked against torch on an example input."
+    import torch  # exporting needs the torch model; predicting with the export does not: hence the imports here
+    from ser_nb.export import OPSET, export_graph, quantize_int8, to_onnx
+    from ser_nb.features import frame_dim
+    if quantize not in (None, *QUANTIZE): raise SerError(f"quantize must be one of {', '.join(QUANTIZE)} (or none), got {quantize!r}")
+    graph, inputs = export_graph(model)
+    noise = 0.1*np.random.default_rng(0).standard_normal(48_000).astype(np.float32)
+    if inputs["kind"] == "wave": example = np.pad(noise, (0, -len(noise) % inputs["multiple"]))[None]
+    else: example = np.random.default_rng(0).standard_normal((1, 300, frame_dim(inputs["frames"], inputs["deltas"]))).astype(np.float32)
+    onnx = to_onnx(graph, example)
+    if quantize == "int8": onnx = quantize_int8(onnx)
+    exported = {"source_family": model.family, "source_class": type(model).__name__, "format": "onnx", "opset": OPSET,
+                "quantization": quantize, "versions": library_versions("torch", "onnx", "onnxruntime")}
+    out = OnnxEmotionModel(onnx, model.labels, model.name, inputs, exported, getattr(model, "card_", None) or model.card(), threads)
+    with torch.no_grad(): want = graph(torch.from_numpy(example)).numpy()
+    out.exported["check_max_abs_diff"] = round(float(np.abs(out.session.run(None, {"input": example})[0] - want).max()), 6)
+    out.info = dict(model.info)
+    return out
+
+# %% ../nbs/08c_runtime.ipynb #bc8458ed
+def agreement(a:EmotionModel, b:EmotionModel, # two models with the same emotions, e.g. a torch model and its export
+              paths, # the clips to compare them on
+              progress:bool=False,
+             )->dict: # n, same (share of clips with the same answer), max_abs_diff, mean_abs_diff
+    "How often `a` and `b` give the same emotion on `paths`, and how far apart their probabilities are."
+    if tuple(a.labels) != tuple(b.labels): raise SerError(f"the models tell different emotions apart: {a.labels} and {b.labels}")
+    P, Q = a.predict_proba_each(list(paths), progress)[0], b.predict_proba_each(list(paths), progress)[0]
+    ok = ~(np.isnan(P).any(1) | np.isnan(Q).any(1))
+    d = np.abs(P[ok] - Q[ok])
+    return {"n": int(ok.sum()), "same": round(float((P[ok].argmax(1) == Q[ok].argmax(1)).mean()), 4),
+            "max_abs_diff": round(float(d.max()), 5), "mean_abs_diff": round(float(d.mean()), 6)}

@@ -51,3 +51,10 @@ def test_code_cells_are_short(nb):
     long = [f"cell {i} ({n} lines)" for i, c in enumerate(cells(nb))
             if c["cell_type"] == "code" and (n := len(source(c).splitlines())) > MAX_LINES]
     assert not long, f"{nb.name}: code cells over {MAX_LINES} lines: {', '.join(long)}"
+
+
+def test_each_chapter_writes_only_its_own_module():
+    "No `#| export other_module` cell: a later chapter must not write into an earlier chapter's module."
+    strays = [f"{nb.name} cell {i} exports to {m.group(1)}" for nb in CHAPTERS for i, c in enumerate(cells(nb)) if c["cell_type"] == "code"
+              and (m := re.match(r"#\|[ \t]*exports?[ \t]+(\S+)[ \t]*$", source(c).lstrip().split("\n")[0])) and m.group(1) != module_of(nb)]
+    assert not strays, "; ".join(strays)
