@@ -6,7 +6,8 @@ Docs: https://ser-nb.github.io/ser_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #10429bda
 from __future__ import annotations
-import hashlib, http.client, io, os, re, shutil, tempfile, urllib.error, urllib.request, warnings, zipfile
+import hashlib, http.client, io, os, re, shutil, tempfile, warnings, zipfile
+import urllib.error, urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def trim_silence(y:np.ndarray, # mono waveform
 
 # %% ../nbs/01_data.ipynb #a48eccf2
 def _float_samples(a:np.ndarray)->np.ndarray:
-    "Samples as float32 in [-1, 1): integer PCM scaled by its full range (unsigned around its midpoint), floats kept."
+    "Samples as float32 in [-1, 1): integer PCM scaled by its range (unsigned around its middle)."
     if a.dtype.kind == "f": return a.astype(np.float32, copy=False)
     half = 2.**(8*a.dtype.itemsize - 1)
     return ((a.astype(np.float64) - (half if a.dtype.kind == "u" else 0))/half).astype(np.float32)
@@ -116,19 +117,21 @@ def _float_samples(a:np.ndarray)->np.ndarray:
 # %% ../nbs/01_data.ipynb #086082b6
 @dataclass(frozen=True, eq=False)
 class Waveform:
-    "A recording in memory: `samples` at `sr` Hz (mono, or one column per channel) and a `name` for messages."
+    "A recording in memory: `samples` at `sr` Hz (a column per channel), a `name` for messages."
     samples:np.ndarray
     sr:int
     name:str = "<audio>"
 
     def __post_init__(self):
         a = np.asarray(self.samples)
-        if a.ndim == 2 and a.shape[0] < min(a.shape[1], 9): a = a.T  # (channels, samples), as torchaudio has it
+        channels_first = a.ndim == 2 and a.shape[0] < min(a.shape[1], 9)  # as torchaudio has it
+        if channels_first: a = a.T
         if a.ndim not in (1, 2) or a.dtype.kind not in "fiu":
-            raise AudioError(f"{self.name}: expected samples as a 1-D array of numbers (or samples x channels), "
-                             f"got {a.dtype} of shape {a.shape}")
+            raise AudioError(f"{self.name}: expected samples as a 1-D array of numbers (or samples "
+                             f"x channels), got {a.dtype} of shape {a.shape}")
         if isinstance(self.sr, bool) or not isinstance(self.sr, (int, np.integer)) or self.sr <= 0:
-            raise AudioError(f"{self.name}: the sampling rate must be a positive whole number of Hz, got {self.sr!r}")
+            raise AudioError(f"{self.name}: the sampling rate must be a positive whole number "
+                             f"of Hz, got {self.sr!r}")
         object.__setattr__(self, "samples", _float_samples(a))
         object.__setattr__(self, "sr", int(self.sr))
 
@@ -140,7 +143,7 @@ class Waveform:
 # %% ../nbs/01_data.ipynb #f4b02e01
 @patch
 def head(self:Waveform, seconds:float|None=None)->np.ndarray:
-    "The first `seconds` (all for `None`) as float32 `(samples, channels)`, as `_read_file` returns a file's."
+    "The first `seconds` (all for `None`) as float32 `(samples, channels)`, like `_read_file`."
     x = self.samples if self.samples.ndim == 2 else self.samples[:, None]
     return x if seconds is None else x[:int(round(seconds*self.sr))]
 
@@ -164,14 +167,15 @@ def _read_file(path:Path, # an audio file
 # %% ../nbs/01_data.ipynb #0ed6f996
 SAMPLE_RATE = 16_000  # Hz: what every model of the book hears
 
-def load_audio(source:str|Path|Waveform, # a file soundfile reads (WAV, FLAC, ...), or a recording in memory
+def load_audio(source:str|Path|Waveform, # a file soundfile reads (WAV, FLAC...) or audio in memory
                sr:int=SAMPLE_RATE, # target sample rate, Hz
                trim:bool=False, # cut leading and trailing silence
-               top_db:float=30., # with `trim`: what is quieter than the peak by this many dB is silence
-               max_duration:float|None=None, # seconds kept from the start (after trimming), `None` for all
+               top_db:float=30., # with `trim`: quieter than the peak by this many dB is silence
+               max_duration:float|None=None, # seconds kept from the start (after trim); `None`: all
               )->np.ndarray: # mono float32
     "Read `source` as mono float32 at `sr` Hz."
-    if max_duration is not None and max_duration <= 0: raise ValueError(f"max_duration must be > 0, got {max_duration}")
+    if max_duration is not None and max_duration <= 0:
+        raise ValueError(f"max_duration must be > 0, got {max_duration}")
     head = None if trim else max_duration
     if isinstance(source, Waveform): x, native = source.head(head), source.sr
     else: x, native = _read_file(Path(source), head)
@@ -193,27 +197,30 @@ def _decode(data:bytes, name:str)->Waveform:
     return Waveform(x, sr, name)
 
 # %% ../nbs/01_data.ipynb #3d579b23
-def as_waveform(x, # Waveform, bytes of a file, a path, `(samples, rate)`, `{"array"|"raw": ..., "sampling_rate": ...}`, or samples
+def as_waveform(x, # Waveform, file bytes, path, `(samples, rate)`, `{"array", "sampling_rate"}`
              sampling_rate:int|None=None, # the rate of bare samples (an array, a tensor, a list)
              name:str|None=None, # for messages; default the path, or "<bytes>", "<array>"
             )->Waveform:
     "`x` as a `Waveform`."
     if isinstance(x, Waveform): return x
     if isinstance(x, (bytes, bytearray, memoryview)): return _decode(bytes(x), name or "<bytes>")
-    if isinstance(x, (str, os.PathLike)): return Waveform(*_read_file(Path(x)), name or os.fspath(x))
+    if isinstance(x, (str, os.PathLike)): return Waveform(*_read_file(Path(x)), name or str(x))
     if isinstance(x, dict):
         if "sampling_rate" not in x or not ({"array", "raw"} & set(x)):
-            raise AudioError(f"{name or '<dict>'}: expected the keys 'array' (or 'raw') and 'sampling_rate', got {sorted(x)}")
-        x, sampling_rate, name = x.get("array", x.get("raw")), x["sampling_rate"], name or x.get("path") or "<array>"
+            raise AudioError(f"{name or '<dict>'}: expected the keys 'array' (or 'raw') and "
+                             f"'sampling_rate', got {sorted(x)}")
+        name = name or x.get("path") or "<array>"
+        x, sampling_rate = x.get("array", x.get("raw")), x["sampling_rate"]
     elif _is_pair(x): x, sampling_rate = x
-    if sampling_rate is None: raise AudioError(f"{name or '<array>'}: samples need their rate: pass sampling_rate=...")
+    if sampling_rate is None:
+        raise AudioError(f"{name or '<array>'}: samples need their rate: pass sampling_rate=...")
     return Waveform(np.asarray(x), sampling_rate, name or "<array>")
 
 # %% ../nbs/01_data.ipynb #7c52174a
 def _is_pair(x)->bool:
     "Whether `x` is `(samples, rate)`, as `soundfile.read` returns."
-    return (isinstance(x, tuple) and len(x) == 2 and np.ndim(x[0]) >= 1 and isinstance(x[1], (int, np.integer))
-            and not isinstance(x[1], bool))
+    rate = x[1] if isinstance(x, tuple) and len(x) == 2 else None
+    return isinstance(rate, (int, np.integer)) and not isinstance(rate, bool) and np.ndim(x[0]) >= 1
 
 # %% ../nbs/01_data.ipynb #d343e311
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf"})
@@ -355,18 +362,19 @@ def read_corpus(name:str, # one of CORPUS_READERS: ravdess, tess, folder, urdu, 
 
 # %% ../nbs/01_data.ipynb #4a73324d
 def _is_samples(x)->bool:
-    "Whether `x` is an array of numbers (numpy, torch, ...) that holds one recording: mono, or with channels."
-    if not hasattr(x, "__array__") or isinstance(x, (pd.Series, pd.DataFrame)) or np.ndim(x) not in (1, 2): return False
+    "Whether `x` is an array of numbers (numpy, torch, ...) holding one recording."
+    if not hasattr(x, "__array__") or isinstance(x, (pd.Series, pd.DataFrame)): return False
+    if np.ndim(x) not in (1, 2): return False
     return np.asarray(x).dtype.kind in "fiu"
 
 # %% ../nbs/01_data.ipynb #a3ecd8b4
 def is_single(x)->bool:
-    "True if `x` is one recording (a path, a `Waveform`, bytes, a dict, `(samples, rate)`, an array), not a list of them."
+    "True if `x` is one recording (path, `Waveform`, bytes, dict, `(samples, rate)`, array)."
     one = (str, os.PathLike, Waveform, bytes, bytearray, memoryview, dict)
     return isinstance(x, one) or _is_pair(x) or _is_samples(x)
 
 # %% ../nbs/01_data.ipynb #403754cb
-def as_sources(x, # a table with a `path` column, a list of recordings, or one (a path, or what `as_waveform` takes)
+def as_sources(x, # a table with a `path` column, a list of recordings, or one (see `as_waveform`)
                sampling_rate:int|None=None, # the rate of bare samples
               )->list[str|Waveform]:
     "The recordings held by `x`: each path as a string, anything in memory as a `Waveform`."
@@ -376,10 +384,12 @@ def as_sources(x, # a table with a `path` column, a list of recordings, or one (
     if isinstance(x, pd.Series): return [str(p) for p in x]
     try: x = [x] if is_single(x) else list(x)
     except TypeError:
-        raise SerError(f"expected a recording, a list of them or a table with a 'path' column, got {type(x).__name__}") from None
+        raise SerError("expected a recording, a list of them or a table with a 'path' column, "
+                       f"got {type(x).__name__}") from None
     def one(i, s):
         if isinstance(s, (str, os.PathLike)): return os.fspath(s)
-        return as_waveform(s, sampling_rate, None if len(x) == 1 or isinstance(s, Waveform) else f"<input {i}>")
+        name = None if len(x) == 1 else f"<input {i}>"  # a Waveform keeps its own
+        return as_waveform(s, sampling_rate, name)
     return [one(i, s) for i, s in enumerate(x)]
 
 # %% ../nbs/01_data.ipynb #1dd22ba4

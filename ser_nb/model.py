@@ -155,10 +155,10 @@ class PriorModel(EmotionModel):
 
 # %% ../nbs/03_model.ipynb #dbc119df
 @patch
-def predict(self:EmotionModel, x, # one recording (a path, or audio in memory), a list of them, or a table with a `path` column
-            min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
+def predict(self:EmotionModel, x, # a recording (path or audio in memory), a list of them, or a table with `path`
+            min_speech:float|None=MIN_SPEECH, # seconds of speech each needs (chapter 01b); None: no gate
            ): # `(emotion, confidence)` for one recording, else a list of labels
-    "Labels for `x`, none for a recording without speech; for one recording, `(emotion, confidence)` as in the original project."
+    "Labels for `x`, none without speech; for one recording `(emotion, confidence)`, as the original project had."
     check_speech(as_sources(x), min_speech)
     p = self.predict_proba(x)
     labels = [self.labels[i] for i in p.argmax(1)]
@@ -220,14 +220,15 @@ def duration_error(source:str|Waveform, # an audio file, or a recording in memor
 
 # %% ../nbs/03_model.ipynb #7f5960ff
 @patch
-def predict_records(self:EmotionModel, paths, # recordings: one (a path or audio in memory), a list, or a table with a `path` column
+def predict_records(self:EmotionModel, paths, # recordings: one (path or audio in memory), a list, or a table
                     progress:bool=False, # show a progress bar
                     max_duration:float|None=MAX_DURATION, # seconds; longer files get an error record (None: no limit)
-                    min_speech:float|None=MIN_SPEECH, # seconds of speech required (chapter 01b); less gets an error record
+                    min_speech:float|None=MIN_SPEECH, # seconds of speech required (chapter 01b); None: no gate
                    ): # yields one dict per file, in input order
-    "Yield one dict per recording: path (a `Waveform`'s name), emotion, confidence, probabilities; or path, error."
+    "One dict per recording: path (a `Waveform`'s name), emotion, confidence, probabilities; or path, error."
     paths = as_sources(paths)
-    errors = {i: e for i, p in enumerate(paths) if (e := duration_error(p, max_duration) or speech_error(p, min_speech))}
+    why = lambda p: duration_error(p, max_duration) or speech_error(p, min_speech)
+    errors = {i: e for i, p in enumerate(paths) if (e := why(p))}
     todo = [i for i in range(len(paths)) if i not in errors]
     P, failed = self.predict_proba_each([paths[i] for i in todo], progress) if todo else (np.zeros((0, len(self.labels))), {})
     errors.update({todo[k]: e for k, e in failed.items()})
@@ -422,10 +423,10 @@ def pretrained(name:str=DEFAULT_MODEL, # one of `PRETRAINED`
 
 # %% ../nbs/03_model.ipynb #0c97b2f9
 class EmotionPipeline:
-    "Audio in, `[{'label', 'score'}]` out, best first: Hugging Face's audio-classification conventions on any model."
+    "Audio in, `[{'label', 'score'}]` out, best first: Hugging Face's audio-classification conventions."
     def __init__(self, model:EmotionModel, # a fitted or loaded model of any family
                  top_k:int|None=None, # labels per answer; None: every label
-                 min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
+                 min_speech:float|None=MIN_SPEECH, # seconds of speech each needs (chapter 01b); None: no gate
                 ):
         self.model, self.top_k, self.min_speech = model, _checked_top_k(top_k), min_speech
 
@@ -434,15 +435,16 @@ class EmotionPipeline:
 # %% ../nbs/03_model.ipynb #b2eb429d
 def _checked_top_k(top_k)->int|None:
     "`top_k` if it is None or a whole number of at least 1."
-    if top_k is None or (isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool) and top_k >= 1): return top_k
-    raise SerError(f"top_k must be a whole number of at least 1, or None for every label; got {top_k!r}")
+    count = isinstance(top_k, (int, np.integer)) and not isinstance(top_k, bool)
+    if top_k is None or (count and top_k >= 1): return top_k
+    raise SerError(f"top_k must be a whole number of at least 1, or None for all labels; got {top_k!r}")
 
 # %% ../nbs/03_model.ipynb #cc12c476
 @patch
-def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples, rate)`, samples, `Waveform`), or a list of them
+def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples, rate)`, samples...) or a list
              sampling_rate:int|None=None, # the rate of bare samples
              top_k="default", # labels per answer (None: every label); default: the pipeline's
-            )->list: # `[{"label", "score"}]` best first; for a list of recordings, one such list each
+            )->list: # `[{"label", "score"}]` best first; for a list of recordings, one list each
     "The emotions of `inputs`, most probable first."
     top_k = self.top_k if isinstance(top_k, str) and top_k == "default" else _checked_top_k(top_k)
     sources = as_sources(inputs, sampling_rate)
@@ -453,11 +455,11 @@ def __call__(self:EmotionPipeline, inputs, # a recording (path, bytes, `(samples
     return ranked[0] if is_single(inputs) else ranked
 
 # %% ../nbs/03_model.ipynb #df28fde8
-def pipeline(model:str|Path|EmotionModel=DEFAULT_MODEL, # a pretrained name (`PRETRAINED`), a model folder, or a model
+def pipeline(model:str|Path|EmotionModel=DEFAULT_MODEL, # a pretrained name (`PRETRAINED`), a folder, or a model
              top_k:int|None=None, # labels per answer; None: every label
-             min_speech:float|None=MIN_SPEECH, # seconds of speech each recording needs (chapter 01b); None: no gate
+             min_speech:float|None=MIN_SPEECH, # seconds of speech each needs (chapter 01b); None: no gate
             )->EmotionPipeline:
-    "A callable that labels audio with `model`, as `transformers.pipeline('audio-classification')` does."
+    "A callable that labels audio with `model`, like `transformers.pipeline('audio-classification')`."
     if isinstance(model, EmotionModel): return EmotionPipeline(model, top_k, min_speech)
     named = str(model) in PRETRAINED and not Path(model).exists()
     return EmotionPipeline(load(pretrained(str(model)) if named else model), top_k, min_speech)

@@ -18,14 +18,15 @@ __all__ = ['VAD_FRAME', 'VAD_CONTEXT', 'SPEECH_PROBABILITY', 'MIN_SPEECH', 'vad_
            'speech_seconds', 'non_speech', 'NoSpeechError', 'speech_error', 'check_speech']
 
 # %% ../nbs/01b_speech.ipynb #aeaa7fbb
-VAD_FRAME, VAD_CONTEXT = 512, 64  # samples per decision (32 ms at 16 kHz), and of the frame before that the model also sees
+VAD_FRAME = 512   # samples per decision: 32 ms at 16 kHz
+VAD_CONTEXT = 64  # samples of the frame before that the model also sees
 
 @functools.cache
 def vad_session():
-    "silero VAD's ONNX model from the silero-vad wheel (offline), in one onnxruntime session on one thread."
+    "silero VAD's ONNX model from the silero-vad wheel (offline), in one onnxruntime session."
     import onnxruntime as ort
     spec = importlib.util.find_spec("silero_vad")
-    if spec is None: raise SerError('the voice-activity detector needs the silero-vad package: pip install silero-vad')
+    if spec is None: raise SerError('the speech detector needs silero-vad: pip install silero-vad')
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     path = Path(spec.submodule_search_locations[0])/"data"/"silero_vad.onnx"
@@ -34,7 +35,7 @@ def vad_session():
 # %% ../nbs/01b_speech.ipynb #183897b9
 def speech_probabilities(y:np.ndarray, # mono float32 at 16 kHz
                         )->np.ndarray: # float32, one probability of speech per 32 ms frame
-    "silero VAD's probability of speech for every 32 ms of `y`, its state carried from frame to frame."
+    "silero VAD's probability of speech for every 32 ms of `y`, its state carried along."
     session, y = vad_session(), np.pad(np.asarray(y, np.float32), (0, -len(y) % VAD_FRAME))
     state, context = np.zeros((2, 1, 128), np.float32), np.zeros(VAD_CONTEXT, np.float32)
     sr, out = np.array(SAMPLE_RATE, np.int64), np.empty(len(y)//VAD_FRAME, np.float32)
@@ -46,10 +47,10 @@ def speech_probabilities(y:np.ndarray, # mono float32 at 16 kHz
 
 # %% ../nbs/01b_speech.ipynb #10b9feab
 SPEECH_PROBABILITY = 0.3  # a frame counts as speech from this probability on (measured below)
-MIN_SPEECH = 0.06         # seconds of speech a recording needs for a label: two frames (measured below)
+MIN_SPEECH = 0.06         # seconds of speech a recording needs for a label: two frames
 
 def speech_seconds(y:np.ndarray, # mono float32 at 16 kHz
-                   threshold:float=SPEECH_PROBABILITY, # a frame counts as speech from this probability on
+                   threshold:float=SPEECH_PROBABILITY, # a frame is speech from this probability on
                   )->float:
     "Seconds of `y` that silero VAD calls speech."
     return float((speech_probabilities(y) >= threshold).sum()*VAD_FRAME/SAMPLE_RATE)
@@ -65,7 +66,7 @@ def _coloured(n:int, beta:float, rng)->np.ndarray:
 
 # %% ../nbs/01b_speech.ipynb #ba47981b
 def _note(f0:float, seconds:float)->np.ndarray:
-    "A plucked harmonic note: seven partials, 5 Hz vibrato, a quick attack and an exponential decay."
+    "A plucked harmonic note: seven partials, 5 Hz vibrato, a quick attack, an exponential decay."
     t = np.arange(int(seconds*SAMPLE_RATE))/SAMPLE_RATE
     phase = 2*np.pi*f0*(t - 0.005/(2*np.pi*5)*np.cos(2*np.pi*5*t))
     return sum(np.sin(k*phase)/k for k in range(1, 8))*np.minimum(1, 3*np.exp(-3*t))
@@ -74,7 +75,7 @@ def _note(f0:float, seconds:float)->np.ndarray:
 def non_speech(seconds:float=3., # length of each signal
                seed:int=0, # the noises follow from it
               )->dict[str, np.ndarray]: # name -> mono float32 at 16 kHz
-    "Sounds that are not speech, for testing a gate: noises, tones, music-like signals, clicks, hum, breath, room tone."
+    "Sounds that are not speech, to test a gate: noises, tones, music, clicks, hum, breath."
     from scipy import signal
     rng, n = np.random.default_rng(seed), int(seconds*SAMPLE_RATE)
     t = np.arange(n)/SAMPLE_RATE
@@ -82,12 +83,15 @@ def non_speech(seconds:float=3., # length of each signal
     breath = signal.sosfilt(band, rng.normal(size=n))*(0.5 + 0.5*np.sin(2*np.pi*0.3*t))**2
     melody = np.concatenate([_note(f, seconds/8) for f in (262, 294, 330, 349, 392, 440, 494, 523)])
     clicks = np.zeros(n); clicks[::SAMPLE_RATE//4] = 0.8
-    out = {"white noise": 0.3*_coloured(n, 0, rng), "pink noise": 0.3*_coloured(n, 1, rng), "brown noise": 0.3*_coloured(n, 2, rng),
-           "room tone": 0.003*_coloured(n, 1, rng), "tone 440 Hz": 0.5*np.sin(2*np.pi*440*t),
-           "C major chord": sum(0.2*np.sin(2*np.pi*f*t) for f in (262, 330, 392)), "square 220 Hz": 0.3*np.sign(np.sin(2*np.pi*220*t)),
+    out = {"white noise": 0.3*_coloured(n, 0, rng), "pink noise": 0.3*_coloured(n, 1, rng),
+           "brown noise": 0.3*_coloured(n, 2, rng), "room tone": 0.003*_coloured(n, 1, rng),
+           "tone 440 Hz": 0.5*np.sin(2*np.pi*440*t),
+           "C major chord": sum(0.2*np.sin(2*np.pi*f*t) for f in (262, 330, 392)),
+           "square 220 Hz": 0.3*np.sign(np.sin(2*np.pi*220*t)),
            "siren": 0.4*np.sin(2*np.pi*np.cumsum(700 + 300*np.sin(2*np.pi*0.5*t))/SAMPLE_RATE),
            "melody": 0.3*melody[:n]/np.abs(melody).max(), "clicks": clicks,
-           "mains hum": sum(0.2/k*np.sin(2*np.pi*50*k*t) for k in range(1, 6)), "breathing": 0.3*breath/np.abs(breath).max()}
+           "mains hum": sum(0.2/k*np.sin(2*np.pi*50*k*t) for k in range(1, 6)),
+           "breathing": 0.3*breath/np.abs(breath).max()}
     return {k: np.pad(v, (0, n - len(v))).astype(np.float32) for k, v in out.items()}
 
 # %% ../nbs/01b_speech.ipynb #b1a0c362
@@ -97,16 +101,18 @@ class NoSpeechError(AudioError):
 def speech_error(source:str|Path|Waveform, # a file, or a recording in memory
                  min_speech:float|None=MIN_SPEECH, # seconds of speech required; None: no gate
                 )->str|None: # "no speech found in SOURCE (N ms of speech)", or None
-    "Why `source` gets no emotion (too little speech), or None when it has enough or cannot be read."
+    "Why `source` gets no emotion (too little speech); None if it has enough, or cannot be read."
     if min_speech is None: return None
     try: found = speech_seconds(load_audio(source))
     except AudioError: return None
-    return None if found >= min_speech else f"no speech found in {source} ({found*1000:.0f} ms of speech)"
+    if found >= min_speech: return None
+    return f"no speech found in {source} ({found*1000:.0f} ms of speech)"
 
 # %% ../nbs/01b_speech.ipynb #be0bf0e6
 def check_speech(sources:list, # files and `Waveform`s, as `ser_nb.data.as_sources` gives them
                  min_speech:float|None=MIN_SPEECH, # seconds of speech each needs; None: no gate
                 ):
-    "Raise `NoSpeechError` for the first recording of `sources` with too little speech, counting the others."
+    "Raise `NoSpeechError` for the first of `sources` with too little speech, counting the others."
     errors = {i: e for i, s in enumerate(sources) if (e := speech_error(s, min_speech))}
-    if errors: raise NoSpeechError(errors[min(errors)] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if errors: raise NoSpeechError(errors[min(errors)] + more)

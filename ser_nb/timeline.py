@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from .data import AudioError, SerError, Waveform
+from .data import SAMPLE_RATE, AudioError, SerError, Waveform
 from .model import EmotionModel
 
 # %% auto #0
@@ -22,7 +22,7 @@ __all__ = ['SR', 'read_blocks', 'vad_model', 'speech_windows', 'emotion_timeline
            'plot_timeline', 'microphone_blocks']
 
 # %% ../nbs/08_timeline.ipynb #5062b822
-SR = 16_000  # every block, and the VAD, at 16 kHz
+SR = SAMPLE_RATE  # every block, and the VAD, at 16 kHz (chapter 01's rate)
 
 def read_blocks(path:str|Path, # an audio file of any length
                 seconds:float=10., # length of a block
