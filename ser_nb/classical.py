@@ -25,6 +25,7 @@ from sklearn.svm import SVC
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
+from .augment import augment_table, parse_augment
 from .data import (DEFAULT_EMOTIONS, EMOTIONS, SerError, as_sources, atomic_write, balance as balance_classes, is_single,
                          read_split_csv, select_emotions, speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
@@ -36,7 +37,7 @@ __all__ = ['RICH_FEATURES', 'MODELS', 'SKOPS_FILE', 'TRUSTED_TYPES', 'GRIDS', 'F
            'ORIGINAL', 'BEST_SINGLE', 'BEST_ADAPTED', 'make_pipeline', 'save_pipeline', 'load_pipeline',
            'EmotionRecognizer', 'search_grid', 'tune', 'grid_search', 'speaker_standardize', 'small_speakers',
            'SpeakerAdaptedRecognizer', 'label_order', 'nested_cross_validate', 'recipe', 'split_protocol',
-           'fit_and_save', 'train_from_csv']
+           'training_table', 'fit_and_save', 'train_from_csv']
 
 # %% ../nbs/04_classical.ipynb #9449c414
 RICH_FEATURES = ("mfcc_stats", "spectral_stats", "pitch", "egemaps")  # 350 numbers: the single-clip recipe below (with trim=True)
@@ -500,20 +501,32 @@ def split_protocol(train:pd.DataFrame, test:pd.DataFrame)->dict:
             "train_speakers": len(tr), "test_speakers": len(te), "shared_speakers": len(shared)}
 
 # %% ../nbs/04_classical.ipynb #fae4489c
+def training_table(rec:EmotionModel, train:pd.DataFrame, augment:str|None=None, copies:int=1)->pd.DataFrame:
+    "What `rec` trains on: `train`, and with `augment` its corrupted copies (`ser_nb.augment.augment_table`)."
+    return train if not augment else augment_table(rec._table(train), augment, copies, progress=rec.progress)
+
+# %% ../nbs/04_classical.ipynb #184cba7a
 def fit_and_save(rec:EmotionModel, # an unfitted model of any family, with a `_table` method
                  train:pd.DataFrame, test:pd.DataFrame, # the tables read from the CSVs
                  train_csv, test_csv, # the CSV paths, recorded in the card
                  out:str|Path, # model folder to write
                  t0:float, # `time.time()` when the command started
+                 augment:str|None=None, # train on corrupted copies too: kinds of `ser_nb.augment.AUGMENTATIONS`, e.g. "noise,reverb"
+                 copies:int=1, # with `augment`: corrupted copies of each training clip
                 )->dict: # metrics + n_train, seconds, out
-    "Fit `rec` on `train`, evaluate it on `test`, record the split and save it: the end of every family's `train_from_csv`."
+    "Fit `rec` on `train` (and its augmented copies), evaluate it on `test`, record the split and save it: the end of every family's `train_from_csv`."
     test = rec._table(test)
-    rec.fit(train, csv=train_csv)
+    table = training_table(rec, train, augment, copies)
+    rec.fit(table, csv=train_csv)
+    if augment:  # the card counts the clips; the copies are described beside them
+        rec.info["training"].update(describe_data(rec._table(train), train_csv),
+                                    augmentation={"kinds": list(parse_augment(augment)), "copies": copies, "seed": 0, "n": len(table)})
     m = rec.evaluate(test, csv=test_csv)
     rec.info["split"] = split_protocol(rec._table(train), test)
     rec.save(out)
     return {**m, "n_train": rec.info["training"]["n"], "seconds": round(time.time() - t0, 2), "out": str(out)}
 
+# %% ../nbs/04_classical.ipynb #7dec4fb6
 def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, ens
                    train_csv:str|Path, # CSV with path, emotion[, speaker, corpus] (e.g. from `ser prepare`)
                    test_csv:str|Path, # the test clips
@@ -526,6 +539,7 @@ def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, e
                    params:dict|None=None, # classifier hyper-parameters, over the recipe's
                    original:bool=False, # start from the original project's features and default hyper-parameters
                    progress:bool=False, # show feature-extraction progress
+                   augment:str|None=None, copies:int=1, # train on corrupted copies too (`fit_and_save`)
                   )->dict: # metrics + n_train, seconds, out
     "Train `model` on `train_csv`, evaluate it on `test_csv`, save it to `out`: what `ser train` does."
     t0 = time.time()
@@ -537,4 +551,4 @@ def train_from_csv(model:str, # a name in `MODELS`: svm, mlp, rf, gb, knn, lr, e
     if emotions is None:
         emotions = label_order(train.emotion)
     rec = (SpeakerAdaptedRecognizer if speaker_adapted else EmotionRecognizer)(emotions=list(dict.fromkeys(emotions)), balance=balance, progress=progress, **kw)
-    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0)
+    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0, augment, copies)

@@ -248,6 +248,8 @@ def _train_args(p):
     p.add_argument("--emotions", nargs="+", metavar="EMOTION", help="emotions to keep (default: those of the train CSV)")
     _feature_args(p)
     p.add_argument("--balance", action="store_true", help="down-sample every emotion of the train CSV to the rarest")
+    p.add_argument("--augment", metavar="KINDS", help="train on corrupted copies too (chapter 01c), e.g. noise,reverb,telephone,codec,gain,speed,pitch")
+    p.add_argument("--copies", type=int, default=1, metavar="N", help="with --augment: corrupted copies of each training clip (default: %(default)s)")
     p.add_argument("--speaker-adapted", action="store_true", help="standardise features per speaker (needs several clips per speaker at prediction)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="classifier hyper-parameter, repeatable, e.g. --param C=10")
     p.add_argument("--params", metavar="JSON", help="hyper-parameters as a JSON object, or a `ser grid-search` result file (merged over the recipe's)")
@@ -276,7 +278,7 @@ def _train(args)->dict:
     bad = [f for f, fams in FLAG_FAMILIES.items() if family not in fams and flag(f)]
     if bad: raise SerError(f"{', '.join(bad)}: not a flag of {args.model} ({family} family)")
     out = _out_folder(args)
-    common = dict(emotions=args.emotions, trim=args.trim, balance=args.balance, progress=sys.stderr.isatty())
+    common = dict(emotions=args.emotions, trim=args.trim, balance=args.balance, progress=sys.stderr.isatty(), augment=args.augment, copies=args.copies)
     params = _params(args.param, args.params)
     given = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.learning_rate)) if v is not None}
     if family == "transformer":
@@ -382,6 +384,10 @@ def _predict_args(p):
                    help="longer files get an error line, from their header, before any decoding (default: %(default)g)")
     p.add_argument("--min-speech", type=float, default=MIN_SPEECH, metavar="SECONDS",
                    help="a file with less speech (silero VAD, chapter 01b) gets 'no speech found', not an emotion (default: %(default)g; 0: no gate)")
+    p.add_argument("--adapt", action="store_true",
+                   help="first take the model's standardisation from the files given, unlabelled (test-time adaptation, chapter 10; frozen-encoder heads)")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="an answer whose best probability is below P says 'uncertain' instead of an emotion (chapter 10 shows what each P keeps)")
     p.add_argument("--json", action="store_true", help="one JSON object per line: path, emotion, confidence, probabilities (or path, error)")
 
 # %% ../nbs/09_cli.ipynb #4f840dc2
@@ -394,8 +400,11 @@ def predict_cmd(args)->int:
     model = load(_model_folder(args.paths[0] if given else None))
     failed = 0
     if args.min_speech < 0: raise SerError(f"--min-speech must be 0 (no gate) or more seconds, got {args.min_speech:g}")
-    records = model.predict_records(_audio_inputs(args.paths[given:], args.limit), progress=sys.stderr.isatty(),
-                                    max_duration=args.max_duration, min_speech=args.min_speech or None)
+    inputs = _audio_inputs(args.paths[given:], args.limit)
+    if args.adapt: model.adapt_to(inputs)
+    records = model.predict_records(inputs, progress=sys.stderr.isatty(),
+                                    max_duration=args.max_duration, min_speech=args.min_speech or None,
+                                    min_confidence=args.min_confidence)
     for r in records:
         failed += "error" in r
         if args.json: print(_json_line(r), flush=True)
@@ -415,6 +424,7 @@ def _card_lines(card:dict)->list[str]:
     elif f: out.append(f"features: {', '.join(f.get('names', []))} ({f.get('dim')} numbers, {f.get('sr')} Hz{', trimmed' if f.get('trim') else ''})")
     if card.get("params"): out.append(f"hyper-parameters: {_json_line(card['params'])}")
     if t: out.append(f"trained on: {t.get('n')} clips, {t.get('speakers', '?')} speakers, {_json_line(t.get('corpora', {}))}" + (f", {t['csv']}" if t.get("csv") else ""))
+    if (a := t.get("augmentation")): out.append(f"augmented: {a['copies']} corrupted copies of each clip ({', '.join(a['kinds'])})")
     if card.get("split"): out.append(f"split: {_json_line(card['split'])}")
     if m: out.append(f"test metrics: accuracy {m['accuracy']:.3f}, UAR {m['uar']:.3f}, macro-F1 {m['macro_f1']:.3f} on {m['n_test']} clips")
     out.append(f"versions: {', '.join(f'{k} {v}' for k, v in (card.get('versions') or {}).items())}")

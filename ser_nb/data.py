@@ -121,6 +121,7 @@ class Waveform:
     samples:np.ndarray
     sr:int
     name:str = "<audio>"
+    cache:bool = False  # may caches keep what is computed from it, keyed by its samples? (training copies yes, a user's audio no)
 
     def __post_init__(self):
         a = np.asarray(self.samples)
@@ -380,8 +381,8 @@ def as_sources(x, # a table with a `path` column, a list of recordings, or one (
     "The recordings held by `x`: each path as a string, anything in memory as a `Waveform`."
     if isinstance(x, pd.DataFrame):
         if "path" not in x: raise SerError(f"the table has no 'path' column (columns: {', '.join(map(str, x.columns))})")
-        return [str(p) for p in x["path"]]
-    if isinstance(x, pd.Series): return [str(p) for p in x]
+        return [p if isinstance(p, Waveform) else str(p) for p in x["path"]]  # a table may hold recordings in memory
+    if isinstance(x, pd.Series): return [p if isinstance(p, Waveform) else str(p) for p in x]
     try: x = [x] if is_single(x) else list(x)
     except TypeError:
         raise SerError("expected a recording, a list of them or a table with a 'path' column, "

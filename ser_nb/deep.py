@@ -466,6 +466,7 @@ def train_from_csv(cell:str, # "lstm" or "gru"
                    params:dict|None=None, # any `DeepEmotionRecognizer` setting, e.g. {"hidden": 128, "epochs": 60, "frames": "mfcc"}
                    checkpoint:str|Path|None=None, # resume from / write to this file while training
                    progress:bool=False, # progress bars
+                   augment:str|None=None, copies:int=1, # train on corrupted copies too (`fit_and_save`)
                   )->dict: # metrics + n_train, seconds, out
     "Train an LSTM or GRU on `train_csv`, evaluate it on `test_csv`, save it to `out`: what `ser train lstm|gru` does."
     t0 = time.time()
@@ -474,4 +475,4 @@ def train_from_csv(cell:str, # "lstm" or "gru"
     kw = {**(params or {}), **({"trim": trim} if trim is not None else {}), **({"norm": "speaker"} if speaker_adapted else {})}
     rec = DeepEmotionRecognizer(cell, list(dict.fromkeys(emotions or label_order(train.emotion))), balance=balance,
                                 checkpoint=checkpoint, progress=progress, **kw)
-    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0)
+    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0, augment, copies)

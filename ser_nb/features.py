@@ -22,8 +22,8 @@ __all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'FEATURES', 'DEFAULT_FEATURES', 
            'FEATURES_VERSION', 'FRAME_KINDS', 'mel_filters', 'chroma_filters', 'power_to_db', 'one_thread',
            'check_clip', 'Clip', 'patch_cached', 'delta', 'estimate_tuning', 'pitch_track', 'FeatureSet',
            'spectral_descriptors', 'pitch_stats', 'FeatureError', 'check_features', 'feature_names', 'feature_dim',
-           'clip_features', 'librosa_features', 'cache_dir_of', 'cache_key', 'run_jobs', 'extract', 'frame_features',
-           'frame_dim', 'extract_frames', 'pad_sequences', 'SILENCE_PEAK']
+           'clip_features', 'librosa_features', 'cache_dir_of', 'cache_key', 'cacheable', 'run_jobs', 'extract',
+           'frame_features', 'frame_dim', 'extract_frames', 'pad_sequences', 'SILENCE_PEAK']
 
 # %% ../nbs/02_features.ipynb #d0d2a432
 N_FFT, HOP_LENGTH = 2048, 512  # librosa's defaults, as in the original project
@@ -487,11 +487,17 @@ def cache_dir_of(cache_dir:str|Path|bool|None=None, # a folder; `None` or `True`
     return Path(cache_dir).expanduser().absolute()
 
 # %% ../nbs/02_features.ipynb #88d09aee
-def cache_key(path:str|Path, # audio file
+def cache_key(source:str|Path|Waveform, # an audio file, or a recording in memory
               params:str, # canonical string of the extraction parameters
              )->str: # hex SHA-256
-    "Cache key of `path`: a hash of its content and of `params`."
-    return hashlib.sha256(f"{file_digest(path, 'sha256')}\n{params}".encode()).hexdigest()
+    "Cache key of `source`: a hash of its content (a file's bytes, or a recording's samples and rate) and of `params`."
+    if isinstance(source, Waveform): content = hashlib.sha256(source.samples.tobytes() + f"@{source.sr}".encode()).hexdigest()
+    else: content = file_digest(source, "sha256")
+    return hashlib.sha256(f"{content}\n{params}".encode()).hexdigest()
+
+def cacheable(source:str|Path|Waveform)->bool:
+    "Whether caches keep what is computed from `source`: every file; a recording in memory only if it says so."
+    return not isinstance(source, Waveform) or source.cache
 
 def _read_npz(f:Path)->dict:
     "The arrays in cache entry `f`; empty if it is missing or unreadable."
@@ -519,11 +525,10 @@ class _Job:
 
 # %% ../nbs/02_features.ipynb #6b57df3f
 def _one(source:str|Waveform, job:_Job, cache:Path|None)->dict:
-    "The arrays `job.wanted` for one file (from the cache when there) or one recording in memory (never cached)."
-    file = not isinstance(source, Waveform)
-    if file and not os.path.isfile(source): raise AudioError(f"{source}: no such file")
+    "The arrays `job.wanted` for one file or recording (from the cache when there, if it is `cacheable`)."
+    if not isinstance(source, Waveform) and not os.path.isfile(source): raise AudioError(f"{source}: no such file")
     have, entry = {}, None
-    if cache is not None and file:
+    if cache is not None and cacheable(source):
         entry = cache/f"{cache_key(source, job.params())}.npz"
         have = _read_npz(entry)
     missing = [n for n in job.wanted if n not in have]

@@ -22,10 +22,11 @@ from .results import json_default
 from .speech import MIN_SPEECH, check_speech, speech_error
 
 # %% auto #0
-__all__ = ['FAMILIES', 'CARD_FORMAT', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
+__all__ = ['FAMILIES', 'CARD_FORMAT', 'UNCERTAIN', 'MAX_DURATION', 'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError',
            'TamperedModelError', 'metrics', 'library_versions', 'describe_data', 'register', 'EmotionModel',
-           'PriorModel', 'proba_rows', 'failed_error', 'duration_error', 'card_json', 'read_card', 'verify_files',
-           'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained', 'EmotionPipeline', 'pipeline']
+           'PriorModel', 'confident', 'proba_rows', 'failed_error', 'duration_error', 'card_json', 'read_card',
+           'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs', 'cv_table', 'pretrained', 'EmotionPipeline',
+           'pipeline']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -124,6 +125,10 @@ class EmotionModel:
     # what a family implements
     def fit(self, train_df:pd.DataFrame)->EmotionModel: raise NotImplementedError
     def predict_proba(self, x)->np.ndarray: raise NotImplementedError
+    def adapt_to(self, x)->EmotionModel:
+        "Take the statistics that standardise inputs from the unlabelled clips `x` (test-time adaptation), where a family can."
+        raise SerError(f"{self.name}: a {self.family} model cannot adapt to unlabelled clips; a head on a frozen encoder can "
+                       "(e.g. the pretrained 'whisper-base')")
     def _save_weights(self, folder:Path): raise NotImplementedError
     @classmethod
     def _load_weights(cls, folder:Path, card:dict)->EmotionModel: raise NotImplementedError
@@ -153,15 +158,25 @@ class PriorModel(EmotionModel):
         m.prior_ = np.array(json.loads((folder/"prior.json").read_text()))
         return m
 
+# %% ../nbs/03_model.ipynb #f5efe63e
+UNCERTAIN = "uncertain"  # the answer when the best emotion's probability is below `min_confidence`
+
+def confident(min_confidence:float|None)->callable:
+    "A test of a probability against `min_confidence` (always true for None), the threshold checked first."
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise SerError(f"min_confidence is a probability between 0 and 1, got {min_confidence}")
+    return lambda p: min_confidence is None or p >= min_confidence
+
 # %% ../nbs/03_model.ipynb #dbc119df
 @patch
 def predict(self:EmotionModel, x, # a recording (path or audio in memory), a list of them, or a table with `path`
             min_speech:float|None=MIN_SPEECH, # seconds of speech each needs (chapter 01b); None: no gate
+            min_confidence:float|None=None, # below it the label is "uncertain" (`UNCERTAIN`); None: always an emotion
            ): # `(emotion, confidence)` for one recording, else a list of labels
     "Labels for `x`, none without speech; for one recording `(emotion, confidence)`, as the original project had."
     check_speech(as_sources(x), min_speech)
-    p = self.predict_proba(x)
-    labels = [self.labels[i] for i in p.argmax(1)]
+    p, sure = self.predict_proba(x), confident(min_confidence)
+    labels = [self.labels[i] if sure(q[i]) else UNCERTAIN for i, q in zip(p.argmax(1), p)]
     return (labels[0], float(p[0].max())) if is_single(x) else labels
 
 # %% ../nbs/03_model.ipynb #822539fc
@@ -224,9 +239,10 @@ def predict_records(self:EmotionModel, paths, # recordings: one (path or audio i
                     progress:bool=False, # show a progress bar
                     max_duration:float|None=MAX_DURATION, # seconds; longer files get an error record (None: no limit)
                     min_speech:float|None=MIN_SPEECH, # seconds of speech required (chapter 01b); None: no gate
+                    min_confidence:float|None=None, # below it the emotion is "uncertain" (`UNCERTAIN`); None: always a label
                    ): # yields one dict per file, in input order
     "One dict per recording: path (a `Waveform`'s name), emotion, confidence, probabilities; or path, error."
-    paths = as_sources(paths)
+    paths, sure = as_sources(paths), confident(min_confidence)
     why = lambda p: duration_error(p, max_duration) or speech_error(p, min_speech)
     errors = {i: e for i, p in enumerate(paths) if (e := why(p))}
     todo = [i for i in range(len(paths)) if i not in errors]
@@ -236,7 +252,7 @@ def predict_records(self:EmotionModel, paths, # recordings: one (path or audio i
     for i, p in enumerate(paths):
         if i in errors: yield {"path": str(p), "error": errors[i]}; continue
         j = int(proba[i].argmax())
-        yield {"path": str(p), "emotion": self.labels[j], "confidence": float(proba[i][j]),
+        yield {"path": str(p), "emotion": self.labels[j] if sure(proba[i][j]) else UNCERTAIN, "confidence": float(proba[i][j]),
                "probabilities": {l: float(q) for l, q in zip(self.labels, proba[i])}}
 
 # %% ../nbs/03_model.ipynb #4b3669f1
@@ -407,9 +423,10 @@ def cv_table(runs:dict, # `cv_runs`' result, fresh or read back with `load_resul
     return pd.DataFrame(rows).set_index("model")
 
 # %% ../nbs/03_model.ipynb #883a016b
-PRETRAINED = {"classical": "an ensemble on recipe features, trained on all of RAVDESS, 4 emotions",
-              "whisper-base": "a head on the frozen openai/whisper-base encoder, trained on all of RAVDESS, 4 emotions"}
-DEFAULT_MODEL = "classical"  # what `ser predict FILE` uses when no model is named
+PRETRAINED = {"whisper-base-int8": "the whisper-base model as one int8 ONNX graph, encoder inside: no torch, no download",
+              "whisper-base": "a head on the frozen openai/whisper-base encoder, trained on all of RAVDESS, 4 emotions",
+              "classical": "an ensemble on recipe features, trained on all of RAVDESS, 4 emotions"}
+DEFAULT_MODEL = "whisper-base-int8"  # what `ser predict FILE` uses when no model is named: chosen across corpora (chapter 10)
 
 def pretrained(name:str=DEFAULT_MODEL, # one of `PRETRAINED`
               )->Path:

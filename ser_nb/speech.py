@@ -15,7 +15,7 @@ from .data import SAMPLE_RATE, AudioError, SerError, Waveform, load_audio
 
 # %% auto #0
 __all__ = ['VAD_FRAME', 'VAD_CONTEXT', 'SPEECH_PROBABILITY', 'MIN_SPEECH', 'vad_session', 'speech_probabilities',
-           'speech_seconds', 'non_speech', 'NoSpeechError', 'speech_error', 'check_speech']
+           'speech_seconds', 'coloured_noise', 'non_speech', 'NoSpeechError', 'speech_error', 'check_speech']
 
 # %% ../nbs/01b_speech.ipynb #aeaa7fbb
 VAD_FRAME = 512   # samples per decision: 32 ms at 16 kHz
@@ -56,7 +56,7 @@ def speech_seconds(y:np.ndarray, # mono float32 at 16 kHz
     return float((speech_probabilities(y) >= threshold).sum()*VAD_FRAME/SAMPLE_RATE)
 
 # %% ../nbs/01b_speech.ipynb #0738b3e7
-def _coloured(n:int, beta:float, rng)->np.ndarray:
+def coloured_noise(n:int, beta:float, rng)->np.ndarray:
     "Noise whose power falls as 1/f**beta (0 white, 1 pink, 2 brown), peak 1."
     f = np.fft.rfftfreq(n, 1/SAMPLE_RATE)
     spec = rng.normal(size=len(f)) + 1j*rng.normal(size=len(f))
@@ -83,8 +83,8 @@ def non_speech(seconds:float=3., # length of each signal
     breath = signal.sosfilt(band, rng.normal(size=n))*(0.5 + 0.5*np.sin(2*np.pi*0.3*t))**2
     melody = np.concatenate([_note(f, seconds/8) for f in (262, 294, 330, 349, 392, 440, 494, 523)])
     clicks = np.zeros(n); clicks[::SAMPLE_RATE//4] = 0.8
-    out = {"white noise": 0.3*_coloured(n, 0, rng), "pink noise": 0.3*_coloured(n, 1, rng),
-           "brown noise": 0.3*_coloured(n, 2, rng), "room tone": 0.003*_coloured(n, 1, rng),
+    out = {"white noise": 0.3*coloured_noise(n, 0, rng), "pink noise": 0.3*coloured_noise(n, 1, rng),
+           "brown noise": 0.3*coloured_noise(n, 2, rng), "room tone": 0.003*coloured_noise(n, 1, rng),
            "tone 440 Hz": 0.5*np.sin(2*np.pi*440*t),
            "C major chord": sum(0.2*np.sin(2*np.pi*f*t) for f in (262, 330, 392)),
            "square 220 Hz": 0.3*np.sign(np.sin(2*np.pi*220*t)),

@@ -20,9 +20,9 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .data import DEFAULT_EMOTIONS, Waveform, SerError, as_sources, atomic_write, balance as balance_classes, is_single, load_audio, read_split_csv
-from .features import cache_dir_of, cache_key
+from .features import cache_dir_of, cache_key, cacheable
 from .model import EmotionModel, ModelError, describe_data, failed_error, library_versions, metrics, proba_rows, register
-from .classical import fit_and_save, label_order
+from .classical import fit_and_save, label_order, training_table
 from .deep import TrainConfig, batches, clip_speakers, held_out, pick_device, plot_history
 
 # %% auto #0
@@ -172,8 +172,8 @@ def embed(paths_or_df, # audio paths, one path, or a table with a `path` column
     E = np.full((len(paths), backbone.n_layers + 1, 2*backbone.width), np.nan, dtype=np.float32)
     failed, todo = {}, []
     for i, p in enumerate(paths):
-        if isinstance(p, Waveform): todo.append((i, None)); continue  # a recording in memory: embedded every time, never cached
-        if not os.path.isfile(p): failed[i] = f"{p}: no such file"; continue
+        if not cacheable(p): todo.append((i, None)); continue  # a user's recording in memory: embedded every time
+        if not isinstance(p, Waveform) and not os.path.isfile(p): failed[i] = f"{p}: no such file"; continue
         entry = cache/f"{cache_key(p, params)}.npy" if cache is not None else None
         try: E[i] = np.load(entry); continue
         except Exception: todo.append((i, entry))
@@ -400,6 +400,20 @@ def predict_proba(self:TransformerEmotionRecognizer, x, # one path, paths, or a 
     P, failed = self.predict_proba_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
+
+# %% ../nbs/06_transformer.ipynb #f3781c44
+@patch
+def adapt_to(self:TransformerEmotionRecognizer, x, # unlabelled clips of the audio to come: paths, recordings or a table
+            )->TransformerEmotionRecognizer:
+    "Standardise the embeddings with the statistics of `x` from now on (test-time adaptation of a frozen head)."
+    if not self.frozen or self.norm != "global" or self.head is None:
+        raise SerError(f"{self.name}: only a trained head on a frozen encoder with norm 'global' adapts to unlabelled clips")
+    E = self.embeddings(x, errors="skip")[0]  # unreadable files are left out here; predicting reports them
+    E = E[~np.isnan(E).any(axis=(1, 2))]
+    if len(E) < 2: raise SerError(f"adapting takes the statistics of several readable clips; got {len(E)}")
+    self.stats_ = (E.mean(0), E.std(0) + 1e-5)
+    self.info["adapted_to"] = len(E)
+    return self
 
 # %% ../nbs/06_transformer.ipynb #79cb3a21
 def load_waves(paths, trim:bool=False, max_duration:float|None=None, progress:bool=False,
@@ -778,6 +792,7 @@ def train_from_csv(model_name:str, # Hugging Face id or local folder of the enco
                    init_from:str|Path|None=None, # a saved transformer model to train further (transfer learning); its encoder and head are kept
                    checkpoint:str|Path|None=None, # fine-tuning: resume from this file if it exists
                    exclude_corpora=(), # corpora to leave out of both CSVs, e.g. ("hindi", "urdu")
+                   augment:str|None=None, copies:int=1, # train on corrupted copies too (`fit_and_save`)
                   )->dict|None: # metrics + n_train, seconds, out (None in the helper processes of `accelerate launch`)
     "Train from `train_csv`, evaluate on `test_csv`, save to `out`: what `ser train transformer` does."
     t0 = time.time()
@@ -788,6 +803,6 @@ def train_from_csv(model_name:str, # Hugging Face id or local folder of the enco
         rec = TransformerEmotionRecognizer(model_name, emotions, frozen=frozen, balance=balance, checkpoint=checkpoint, progress=progress, **kw)
     else: rec = continue_from(init_from, emotions, balance=balance, checkpoint=checkpoint, progress=progress, **kw)
     if not _main_process():  # under `accelerate launch`: train this process's share; the main process scores and saves
-        rec.fit(train, csv=train_csv)
+        rec.fit(training_table(rec, train, augment, copies), csv=train_csv)
         return None
-    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0)
+    return fit_and_save(rec, train, test, train_csv, test_csv, out, t0, augment, copies)

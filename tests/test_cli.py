@@ -100,3 +100,31 @@ def test_predict_refuses_audio_without_speech(tmp_path):
     lifted = ser("predict", tmp_path/"hiss.wav", "--min-speech", "0")
     assert lifted.returncode == 0 and lifted.stdout.split("\t")[1] in ("sad", "neutral", "happy", "angry")
     assert "--min-speech must be 0" in ser("predict", tmp_path/"hiss.wav", "--min-speech", "-1").stderr
+
+
+def test_predict_abstains_below_min_confidence():
+    "`--min-confidence P`: an answer below P says 'uncertain' (text and --json keep the confidence and probabilities)."
+    examples = Path(__file__).resolve().parents[1]/"examples"
+    clips = [examples/"espeak-kids-are-talking.wav", examples/"ravdess-actor01-angry.flac"]
+    plain = {l.split("\t")[0]: float(l.split("\t")[2]) for l in ser("predict", *clips).stdout.splitlines()}
+    p = (min(plain.values()) + max(plain.values()))/2  # between the two answers' confidences
+    r = ser("predict", *clips, "--min-confidence", f"{p:.4f}", "--json")
+    recs = {x["path"]: x for x in map(json.loads, r.stdout.splitlines())}
+    assert r.returncode == 0 and len(recs) == 2
+    for path, conf in plain.items():
+        assert (recs[path]["emotion"] == "uncertain") == (conf < p) and abs(recs[path]["confidence"] - conf) < 1e-3
+    assert "between 0 and 1" in ser("predict", clips[0], "--min-confidence", "2").stderr
+
+
+def test_predict_adapts_a_frozen_head_to_the_files_given():
+    "`--adapt`: a head on a frozen encoder takes its standardisation from the files it predicts; a model that cannot says so."
+    import os
+    examples = Path(__file__).resolve().parents[1]/"examples"
+    refused = ser("predict", examples, "--adapt")  # the default: an ONNX graph, its statistics inside
+    assert refused.returncode != 0 and "cannot adapt to unlabelled clips" in refused.stderr and "Traceback" not in refused.stderr
+    hub = Path(os.environ.get("HF_HOME", Path.home()/".cache/huggingface"))/"hub"/"models--openai--whisper-base"
+    if not hub.is_dir(): return  # the whisper-base encoder comes from the Hub (or $HF_HOME)
+    plain, adapted = (ser("predict", "whisper-base", examples, "--json", *extra) for extra in ((), ("--adapt",)))
+    assert plain.returncode == adapted.returncode == 0, adapted.stderr
+    p, a = ([json.loads(l)["probabilities"] for l in r.stdout.splitlines()] for r in (plain, adapted))
+    assert len(p) == len(a) == 5 and p != a  # the same clips, standardised by their own statistics

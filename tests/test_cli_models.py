@@ -375,3 +375,21 @@ def test_fixed_epochs_without_held_out_speakers(toy, tmp_path, tiny_whisper):
     assert r.returncode == 0, r.stderr
     assert "2 epochs, the last kept (no speakers held out)" in r.stdout
     assert "the last kept (no speakers held out)" in ser("info", tmp_path/"m", cache=d/"cache").stdout
+
+def test_train_with_augmented_copies(toy):
+    "`--augment KINDS --copies N`: the model trains on the clips and N corrupted copies of each (cached), and its card says so."
+    d, root, _ = toy
+    args = ("train", "lr", "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv",
+            "--augment", "noise,telephone", "--copies", "2", "--json")
+    before = set((d/"cache").rglob("*.npz"))
+    r = ser(*args, "--out", d/"models/lr-aug", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    card = json.loads(ser("info", d/"models/lr-aug", "--json", cache=d/"cache").stdout)
+    plain = len(pd.read_csv(d/"csv/train_ravdess_4class.csv"))
+    assert card["training"]["n"] == plain and json.loads(r.stdout.strip().splitlines()[-1])["n_train"] == plain
+    assert card["training"]["augmentation"] == {"kinds": ["noise", "telephone"], "copies": 2, "seed": 0, "n": 3*plain}
+    assert "augmented: 2 corrupted copies of each clip (noise, telephone)" in ser("info", d/"models/lr-aug", cache=d/"cache").stdout
+    assert len(set((d/"cache").rglob("*.npz")) - before) > plain, "the copies' features are cached like files (a phone line is not random: two such copies share an entry)"
+    again = ser(*args, "--out", d/"models/lr-aug2", cache=d/"cache")  # the same copies: found in the cache, the same model
+    assert json.loads(again.stdout.strip().splitlines()[-1])["confusion"] == json.loads(r.stdout.strip().splitlines()[-1])["confusion"]
+    assert "unknown augmentation wind" in one_line_error(ser(*args[:-5], "--augment", "wind", "--out", d/"m", cache=d/"cache"))

@@ -137,3 +137,18 @@ def test_no_placeholder_email_anywhere():
         text = p.read_text(errors="ignore")
         found += [f"{name}: {w}" for w in PLACEHOLDERS if w in text]
     assert not found, "placeholder e-mail domains: " + "; ".join(found)
+
+
+AUDIO = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff")
+ALLOWED_AUDIO = {"examples/espeak-kids-are-talking.wav", *(f"examples/ravdess-actor01-{e}.flac" for e in ("neutral", "happy", "sad", "angry"))}
+
+
+def test_the_only_audio_is_the_attributed_examples():
+    "No corpus audio is committed beyond the four RAVDESS example clips the licence allows, with their attribution."
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    audio = {f for f in tracked if f.lower().endswith(AUDIO)}
+    assert audio <= ALLOWED_AUDIO, f"audio that may not be in the repository: {sorted(audio - ALLOWED_AUDIO)}"
+    ravdess = [ROOT/f for f in ALLOWED_AUDIO if "ravdess" in f]
+    assert sum(p.stat().st_size for p in ravdess) < 300_000
+    readme = (ROOT/"examples/README.md").read_text()
+    assert all(p.name in readme for p in ravdess) and "CC BY-NC-SA 4.0" in readme and "Livingstone" in readme
