@@ -1,4 +1,4 @@
-"""`ser_nb.pipeline`, the way a developer calls it: the pretrained default model on audio in every shape Hugging Face's
+"""`ser_nb.pipeline`, the way a developer calls it: a pretrained model on audio in every shape Hugging Face's
 audio-classification pipeline takes (a path, the bytes of a file, an array with its sampling rate, a batch), with stereo
 mixed down and any rate resampled; answers `[{"label", "score"}]`, best first."""
 import io, os
@@ -57,7 +57,14 @@ def test_a_batch_gets_one_answer_each_and_top_k(clf):
     answers = clf([str(EXAMPLE), (samples, rate), EXAMPLE.read_bytes()])
     assert len(answers) == 3 and all(len(a) == 4 for a in answers)
     assert [len(a) for a in clf([str(EXAMPLE)] * 2, top_k=1)] == [1, 1]
-    assert ser_nb.pipeline(top_k=2)(str(EXAMPLE)) == clf(str(EXAMPLE))[:2]
+    assert ser_nb.pipeline("classical", top_k=2)(str(EXAMPLE)) == clf(str(EXAMPLE))[:2]
+
+
+def test_with_no_name_the_default_model_answers():
+    "`ser_nb.pipeline()` is the default model (chapter 10: the whisper-base head as an int8 ONNX graph) on an acted clip."
+    default = ser_nb.pipeline(top_k=1)
+    assert type(default.model).__name__ == "OnnxEmotionModel" and default.model.name == "openai/whisper-base"
+    assert default(str(ROOT/"examples"/"ravdess-actor01-angry.flac"))[0]["label"] == "angry"
 
 
 def test_bad_input_is_one_clear_error(clf):

@@ -2,7 +2,8 @@
 chapter writes them on real RAVDESS (after the README's `ser prepare`) with the real whisper-base encoder, then the saved
 models loaded from Python and used.
 
-The frozen command runs on the whole split and must score well on its five unseen actors. The fine-tuning recipe takes
+The frozen command runs on a quarter of the training clips (`conftest.keep_few`) and must score well on all clips of
+the five unseen actors. The fine-tuning recipe takes
 8 minutes of CPU on the whole split, so it runs on a few clips of the same CSVs (`conftest.keep_few`): every flag of the
 command is exercised and checked in the card; what the recipe scores is the stored six-fold run of
 `benchmarks/finetune.py`, whose settings the first test ties to the command."""
@@ -71,12 +72,25 @@ def check(cwd, out, folder, min_uar):
     assert rec["emotion"] == emotion and abs(rec["confidence"] - confidence) < 1e-4
 
 
+@pytest.fixture(scope="module")
+def prepared_part(prepared, tmp_path_factory):
+    "The same CSVs with 48 training clips of each emotion (192), spread over all 19 training actors; the test CSV whole."
+    d = tmp_path_factory.mktemp("recipe_part")
+    shutil.copytree(prepared/"data", d/"data")
+    assert keep_few(d/"data/csv/train_ravdess_4class.csv", 48) == 192
+    return d
+
+
 @needs
-def test_recommended_frozen_command(prepared):
+def test_recommended_frozen_command(prepared_part):
+    "The frozen command on a quarter of the training clips (seeds 0-2 gave UAR 0.67-0.74 on the 140 unseen-actor clips)."
     argv = shlex.split(recommended()[0])
-    out = run(prepared, argv[1:])
+    out = run(prepared_part, argv[1:])
     assert "encoder: openai/whisper-base (whisper, 6 layers x 512" in out and "frozen" in out
-    check(prepared, out, argv[argv.index("--out") + 1], 0.6)
+    check(prepared_part, out, argv[argv.index("--out") + 1], 0.6)
+    from ser_nb.model import read_card
+    f = read_card(prepared_part/argv[argv.index("--out") + 1])["features"]
+    assert (f["trim"], f["pooled"]) == (True, "mean+std")  # chapter 10's cross-corpus choice
 
 
 @needs
