@@ -27,7 +27,7 @@ from .deep import TrainConfig, batches, clip_speakers, held_out, pick_device, pl
 
 # %% auto #0
 __all__ = ['ENCODER_TYPES', 'WHISPER_HOP', 'EMBEDDINGS_VERSION', 'HEAD_DEFAULTS', 'POOLED', 'HEAD_TRAINING', 'FREEZE',
-           'PRECISIONS', 'NET_DEFAULTS', 'MAX_SECONDS', 'HEAD_NORMS', 'HEAD_FILE', 'NET_FILE', 'Backbone',
+           'PRECISIONS', 'NET_DEFAULTS', 'MAX_SECONDS', 'TRIMMED', 'HEAD_NORMS', 'HEAD_FILE', 'NET_FILE', 'Backbone',
            'pool_frames', 'tiny_encoder', 'embed', 'probe_layers', 'LayerHead', 'train_head', 'TuneConfig',
            'TransformerEmotionRecognizer', 'load_waves', 'resolve_precision', 'EmotionNet', 'set_trainable',
            'random_window', 'length_grouped_batches', 'tuned_logits', 'fine_tune', 'continue_from', 'train_from_csv']
@@ -279,6 +279,7 @@ FREEZE = ("cnn", "encoder", "none")  # frozen: the convolutional stem; the whole
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 NET_DEFAULTS = dict(layers="last", hidden=256, dropout=0.1)  # `EmotionNet`'s head
 MAX_SECONDS = {True: 30., False: 5.}  # default `max_duration`, frozen and fine-tuned
+TRIMMED = {True: True, False: False}  # default `trim`, frozen and fine-tuned: chapter 10 chose trimming for heads across corpora
 HEAD_NORMS = ("global", "corpus", "speaker")  # frozen: the training clips' statistics, or each corpus's or speaker's own clips'
 
 # %% ../nbs/06_transformer.ipynb #d5c59d36
@@ -291,9 +292,9 @@ class TransformerEmotionRecognizer(EmotionModel):
                  emotions=DEFAULT_EMOTIONS, # the emotions to tell apart, in output order
                  revision:str|None=None, # branch, tag or commit of the encoder's repository
                  frozen:bool=False, # True: embed once and train a head; False: fine-tune the encoder too
-                 trim:bool=False, # cut leading and trailing silence first (Whisper was trained on audio with its pauses)
+                 trim:bool|None=None, # cut leading and trailing silence first; default `TRIMMED`: frozen yes, fine-tuned no
                  max_duration:float|None=None, # seconds of a clip the encoder reads: in training a random window, in prediction the start (default `MAX_SECONDS`)
-                 pooled:str="mean", # frozen: one of `POOLED`, the statistics of each layer the head reads
+                 pooled:str="mean+std", # frozen: one of `POOLED`, the statistics of each layer the head reads
                  norm:str="global", # frozen: one of `HEAD_NORMS`, whose statistics standardise the embeddings
                  val_size:float=0.15, # share of the training clips (whole speakers) held out to pick the epoch; fine-tuned, 0: train every epoch on all, keep the last
                  balance:bool=False, # down-sample every emotion to the rarest first
@@ -310,6 +311,7 @@ class TransformerEmotionRecognizer(EmotionModel):
         if pooled not in POOLED: raise SerError(f"pooled must be one of {', '.join(POOLED)}, got {pooled!r}")
         if frozen and not val_size: raise SerError("a frozen encoder's head needs held-out speakers to pick its epoch: val_size must be above 0")
         if norm not in HEAD_NORMS or norm != "global" and not frozen: raise SerError(f"norm must be one of {', '.join(HEAD_NORMS)} (and 'global' when fine-tuning), got {norm!r}")
+        trim = TRIMMED[frozen] if trim is None else trim
         self.model_name, self.revision, self.frozen, self.trim, self.pooled = model_name, revision, frozen, trim, pooled
         self.norm, self.adaptation = norm, "none" if norm == "global" else norm
         self.max_duration = MAX_SECONDS[frozen] if max_duration is None else max_duration
@@ -784,7 +786,7 @@ def train_from_csv(model_name:str, # Hugging Face id or local folder of the enco
                    train_csv:str|Path, test_csv:str|Path, # CSVs with path, emotion[, speaker, corpus]
                    out:str|Path, # model folder to write
                    emotions=None, # default: the emotions of the train CSV
-                   trim:bool|None=None, # cut leading and trailing silence first (default: off)
+                   trim:bool|None=None, # cut leading and trailing silence first (default: `TRIMMED`, on for a frozen encoder)
                    balance:bool=False, # down-sample every emotion to the rarest
                    params:dict|None=None, # `TransformerEmotionRecognizer` settings, e.g. {"epochs": 5, "lr": 5e-5, "lora": 8}
                    progress:bool=False, # progress bars

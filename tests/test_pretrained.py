@@ -63,8 +63,8 @@ def test_the_cards_say_what_the_commands_did():
         assert card["training"]["corpora"] == {"ravdess": 672} and card["test"]["corpora"] == {"urdu": 400}
         if argv[2] == "transformer":
             assert card["backbone"]["name"] == flag(argv, "--model-name") and card["frozen"] == ("--frozen" in argv)
-            assert card["features"]["trim"] == ("--trim" in argv)
-            assert card["features"]["pooled"] == dict(p.split("=") for p in flags(argv, "--param")).get("pooled", "mean")
+            assert card["features"]["trim"] == ("--no-trim" not in argv)  # a frozen head trims unless told not to
+            assert card["features"]["pooled"] == dict(p.split("=") for p in flags(argv, "--param")).get("pooled", "mean+std")
         else: assert card["name"] == argv[2]
 
 
