@@ -20,7 +20,8 @@ from .speech import coloured_noise
 # %% auto #0
 __all__ = ['NOISES', 'TELEPHONE_RATE', 'TELEPHONE_BAND', 'MU', 'CODECS', 'CORRUPTIONS', 'AUGMENTATIONS', 'add_noise', 'snr_db',
            'babble', 'room_impulse', 'reverb', 'mu_law', 'telephone', 'encoded', 'codec', 'codec_bitrate', 'gain',
-           'clip', 'speed', 'pitch', 'parse_corruption', 'corrupt', 'parse_augment', 'draw', 'augment', 'augment_table']
+           'clip', 'speed', 'pitch', 'parse_corruption', 'corrupt', 'parse_augment', 'draw', 'augment', 'other_voices',
+           'augment_table']
 
 # %% ../nbs/01c_augment.ipynb #f21a3da6
 def add_noise(y:np.ndarray, # mono float32
@@ -206,6 +207,14 @@ def augment(y:np.ndarray, kinds, rng:np.random.Generator, pool:list|None=None)->
     spec = draw(kinds, rng)
     return corrupt(y, spec, rng, pool), spec
 
+# %% ../nbs/01c_augment.ipynb #203ad686
+def other_voices(waves:list, # clips, mono float32
+                 speakers, # the speaker of each
+                 i:int, # the clip babble is for
+                )->list:
+    "The clips of `waves` not spoken by clip `i`'s speaker: babble's material, never the speaker's own voice."
+    return [w for w, s in zip(waves, speakers) if s != speakers[i]]
+
 # %% ../nbs/01c_augment.ipynb #68d493eb
 def augment_table(df:pd.DataFrame, # training clips: path, emotion, speaker, ...
                   kinds, # augmentations, e.g. "noise,reverb,telephone" (see `AUGMENTATIONS`)
@@ -221,7 +230,7 @@ def augment_table(df:pd.DataFrame, # training clips: path, emotion, speaker, ...
     who = df.speaker.astype(str).to_numpy() if "speaker" in df else np.arange(len(df)).astype(str)
     parts = [df.assign(augmentation="")]
     for c in range(copies):
-        made = [augment(y, kinds, np.random.default_rng([seed, c, i]), [w for w, s in zip(waves, who) if s != who[i]])
+        made = [augment(y, kinds, np.random.default_rng([seed, c, i]), other_voices(waves, who, i))
                 for i, y in enumerate(waves)]
         parts.append(df.assign(path=[Waveform(z, SAMPLE_RATE, f"{p} [{spec}]", cache=True) for p, (z, spec) in zip(df.path, made)],
                                augmentation=[spec for _, spec in made]))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .augment import corrupt
+from .augment import corrupt, other_voices
 from .data import SAMPLE_RATE, Waveform, load_audio, speaker_folds, speaker_key
 from .evaluate import prediction_table, score
 
@@ -25,10 +25,10 @@ def corrupted_copies(paths, # the clips
                      seed:int=0,
                      cache:bool=False, # let feature and embedding caches keep the copies' results (a sweep that reuses them)
                     )->list[Waveform]:
-    "Each clip of `paths` at 16 kHz corrupted by `spec`, in memory, named `PATH [spec]`."
+    "Each clip of `paths` (files, or recordings already in memory) at 16 kHz corrupted by `spec`, in memory, named `PATH [spec]`."
     waves = [load_audio(p) for p in paths]
     who = np.asarray(list(paths) if speakers is None else speakers, dtype=object)
-    def pool(i): return [w for w, s in zip(waves, who) if s != who[i]] if spec.startswith("babble") else None
+    def pool(i): return other_voices(waves, who, i) if spec.startswith("babble") else None
     return [Waveform(corrupt(y, spec, np.random.default_rng([seed, i]), pool(i)), SAMPLE_RATE, f"{p} [{spec}]", cache)
             for i, (p, y) in enumerate(zip(paths, waves))]
 
@@ -48,8 +48,9 @@ def robustness_predictions(make_model, # `make_model()` -> a new, unfitted model
     for k in tqdm(np.unique(folds), desc="folds", disable=not progress, leave=False):
         train, test = df[folds != k].reset_index(drop=True), df[folds == k]
         model = make_model().fit(train if prepare is None else prepare(train))
+        clips = [Waveform(load_audio(p), SAMPLE_RATE, str(p)) for p in test.path]  # decoded once per fold
         for spec in ["clean", *specs]:
-            x = test.reset_index(drop=True) if spec == "clean" else corrupted_copies(test.path, spec, speaker_key(test), cache=cache)
+            x = test.reset_index(drop=True) if spec == "clean" else corrupted_copies(clips, spec, speaker_key(test), cache=cache)
             parts.append(prediction_table(test, model.predict_proba(x), model.labels, fold=int(k), corruption=spec))
     return pd.concat(parts)
 
