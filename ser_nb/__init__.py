@@ -2,7 +2,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    "`ser_nb.pipeline`, imported on first use, so that `import ser_nb` (and the `ser` command) stays light."
+    "`ser_nb.pipeline`, imported on first use: `import ser_nb` (and the `ser` command) stays light."
     if name == "pipeline":
         from .model import pipeline
         return pipeline

@@ -1,5 +1,5 @@
 """The book's shape: chapters in dependency order, openings as the style guide asks, code cells a reader can take in."""
-import json, re
+import ast, json, re
 from pathlib import Path
 
 import pytest
@@ -58,3 +58,37 @@ def test_each_chapter_writes_only_its_own_module():
     strays = [f"{nb.name} cell {i} exports to {m.group(1)}" for nb in CHAPTERS for i, c in enumerate(cells(nb)) if c["cell_type"] == "code"
               and (m := re.match(r"#\|[ \t]*exports?[ \t]+(\S+)[ \t]*$", source(c).lstrip().split("\n")[0])) and m.group(1) != module_of(nb)]
     assert not strays, "; ".join(strays)
+
+
+MAX_EXPORTED = 30  # lines of an exported cell: one definition a reader takes in at once
+TRUE_TEST = re.compile(r"test_eq\((?:[^()]|\([^()]*\))*(?:<|>|==|!=| in | is |all\(|any\()(?:[^()]|\([^()]*\))*,\s*(?:True|False)\)")
+
+
+def exported(c: dict) -> bool:
+    return c["cell_type"] == "code" and re.match(r"#\|\s*exports?\b", source(c)) is not None
+
+
+def definitions(c: dict) -> int:
+    "Top-level functions and classes (each `@patch`ed method counts) in a code cell."
+    code = "\n".join(l for l in source(c).splitlines() if not l.lstrip().startswith(("#|", "%", "!")))
+    return sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in ast.parse(code).body)
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.name)
+def test_exported_cells_a_reader_can_follow(nb):
+    "An exported cell holds one definition in at most 30 lines, and prose or an example comes before the next one."
+    cs, bad = cells(nb), []
+    for i, c in enumerate(cs):
+        if not exported(c): continue
+        if (n := len(source(c).splitlines())) > MAX_EXPORTED: bad.append(f"cell {i}: {n} lines")
+        if (k := definitions(c)) > 1: bad.append(f"cell {i}: {k} definitions")
+        if i + 1 < len(cs) and exported(cs[i + 1]): bad.append(f"cell {i}: the next cell exports too")
+    assert not bad, f"{nb.name}: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.name)
+def test_tests_compare_values(nb):
+    "`test_eq(a < b, True)` prints nothing useful when it fails: tests compare values, or assert with a message."
+    bad = [f"cell {i}: {m.group(0)[:70]}" for i, c in enumerate(cells(nb)) if c["cell_type"] == "code"
+           for m in TRUE_TEST.finditer(source(c))]
+    assert not bad, f"{nb.name}: " + "; ".join(bad)

@@ -1,5 +1,5 @@
 "The installed `ser` command, as a user runs it: real subprocesses, real corpora where $SER_DATA has them."
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 
 import pandas as pd, pytest
@@ -67,16 +67,49 @@ def test_help_imports_no_model_library(argv):
     assert r.stderr.strip().splitlines()[-1] == "[]", r.stderr
 
 def test_train_help_names_every_model_and_the_defaults():
-    from ser_nb.classical import MODELS, RICH_FEATURES
-    from ser_nb.deep import CELL_NAMES, TrainConfig
-    from ser_nb.transformer import TuneConfig
+    from ser_nb.classical import MODELS
+    from ser_nb.deep import CELL_NAMES
     r = ser("train", "--help")
     flat = " ".join(r.stdout.split())
-    assert r.returncode == 0 and "{" + ",".join([*MODELS, *CELL_NAMES, "transformer"]) + "}" in flat
-    assert f"(default: lstm, gru {TrainConfig().epochs}; transformer {TuneConfig().epochs}" in flat and "--frozen" in flat and "--checkpoint FILE" in flat
-    assert all(f in flat for f in ("--max-duration SECONDS", "--freeze-encoder", "--lora RANK", "--grad-accum N", "--no-mixed-precision",
-                                   "--exclude-hindi", "--model-name-suffix TEXT", "--init-from MODEL", "--gradient-checkpointing"))
-    assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in flat and "--trim, --no-trim" in flat and "--original" in flat
+    assert r.returncode == 0 and all(f" {m} " in flat for m in [*MODELS, *CELL_NAMES, "transformer"]), flat
+
+
+def _flags(*argv) -> set[str]:
+    "The flags `ser ARGV --help` lists (on a terminal wide enough not to break them)."
+    r = subprocess.run([*SER, *argv, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"})
+    assert r.returncode == 0, r.stderr
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", r.stdout))
+
+
+def test_each_family_lists_only_its_own_flags():
+    "`ser train lstm --help` shows what an LSTM takes and nothing else; the same for every family, and grid-search."
+    from ser_nb.classical import GRIDS, RICH_FEATURES
+    from ser_nb.deep import RecurrentConfig
+    from ser_nb.transformer import HEAD_TRAINING, TuneConfig
+    shared = {"--train-csv", "--test-csv", "--out", "--model-name-suffix", "--emotions", "--balance", "--augment",
+              "--copies", "--param", "--params", "--json", "--help"}
+    loop = {"--epochs", "--batch-size", "--learning-rate", "--checkpoint", "--trim", "--no-trim"}
+    assert _flags("train", "svm") == shared | {"--features", "--original", "--trim", "--no-trim", "--speaker-adapted"}
+    assert _flags("train", "lstm") == shared | loop | {"--frames", "--speaker-adapted"}
+    tuning = {"--freeze-encoder", "--lora", "--grad-accum", "--gradient-checkpointing", "--no-mixed-precision"}
+    assert _flags("train", "transformer") == shared | loop | tuning | {"--model-name", "--frozen", "--val-size", "--max-duration",
+                                                                      "--exclude-hindi", "--init-from"}
+    flat = " ".join(ser("train", "gru", "--help").stdout.split())
+    assert f"(default {RecurrentConfig().epochs})" in flat and "lstm and gru:" in flat
+    flat = " ".join(ser("train", "transformer", "--help").stdout.split())
+    assert f"(default {TuneConfig().epochs}; --frozen {HEAD_TRAINING['epochs']})" in flat
+    assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in " ".join(ser("train", "ens", "--help").stdout.split())
+    assert _flags("grid-search", "svm") == {"--train-csv", "--emotions", "--features", "--original", "--trim", "--no-trim",
+                                           "--speaker-adapted", "--folds", "--fast", "--out", "--json", "--help"}
+    assert "C in [1, 3, 10, 30, 100]" in " ".join(ser("grid-search", "svm", "--help").stdout.split())
+    assert set(GRIDS) <= set(" ".join(ser("grid-search", "--help").stdout.split()).split())
+
+
+def test_a_flag_of_another_family_is_named():
+    r = ser("train", "lstm", "--train-csv", "a.csv", "--test-csv", "b.csv", "--features", "mfcc")
+    assert r.returncode == 2, r
+    assert r.stderr.strip() == "ser: error: --features mfcc: not an argument of `ser train lstm` (see `ser train lstm --help`)"
+
 
 def test_check_json_keeps_non_ascii(tmp_path):
     root = tmp_path/"données_😀"

@@ -323,7 +323,7 @@ def test_transformer_flags_are_checked(toy, tmp_path, tiny_whisper):
     r = ser("train", "transformer", *csvs, "--model-name", tiny_whisper, "--frozen", "--lora", "4", cache=d/"cache")
     assert "--lora: fine-tuning flag(s); --frozen trains a head" in one_line_error(r)
     r = ser("train", "svm", *csvs, "--freeze-encoder", cache=d/"cache")
-    assert "--freeze-encoder: not a flag of svm (classical family)" in one_line_error(r)
+    assert "--freeze-encoder: not an argument of `ser train svm`" in one_line_error(r)
     r = ser("train", "transformer", *csvs, "--model-name", tiny_whisper, "--max-duration", "0", cache=d/"cache")
     assert r.returncode == 2 and "expected a positive number of seconds" in r.stderr
 
@@ -393,3 +393,29 @@ def test_train_with_augmented_copies(toy):
     again = ser(*args, "--out", d/"models/lr-aug2", cache=d/"cache")  # the same copies: found in the cache, the same model
     assert json.loads(again.stdout.strip().splitlines()[-1])["confusion"] == json.loads(r.stdout.strip().splitlines()[-1])["confusion"]
     assert "unknown augmentation wind" in one_line_error(ser(*args[:-5], "--augment", "wind", "--out", d/"m", cache=d/"cache"))
+
+
+def test_fine_tuning_corrupts_every_window_afresh(toy, tmp_path, tiny_whisper):
+    "`ser train transformer --augment KINDS` (fine-tuning) corrupts each training window anew every epoch: no stored copies, and the card says so."
+    d, root, _ = toy
+    csvs = ("--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv")
+    r = ser("train", "transformer", *csvs, "--model-name", tiny_whisper, *TUNE, "--augment", "noise,telephone",
+            "--out", tmp_path/"m", "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    card = json.loads(ser("info", tmp_path/"m", "--json", cache=d/"cache").stdout)
+    plain = len(pd.read_csv(d/"csv/train_ravdess_4class.csv"))
+    assert card["train_config"]["corrupt"] == "noise,telephone"
+    assert card["training"]["augmentation"] == {"kinds": ["noise", "telephone"], "copies": None, "seed": 0, "n": plain}
+    assert "augmented: every clip corrupted afresh each epoch (noise, telephone)" in ser("info", tmp_path/"m", cache=d/"cache").stdout
+
+
+def test_recurrent_training_corrupts_every_clip_afresh(toy, tmp_path):
+    "`ser train lstm --augment KINDS`: every epoch hears each clip through a new corruption; stored copies are refused."
+    d, root, _ = toy
+    csvs = ("--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv")
+    r = ser("train", "gru", *csvs, "--epochs", "2", "--augment", "gain,telephone", "--out", tmp_path/"m", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    card = json.loads(ser("info", tmp_path/"m", "--json", cache=d/"cache").stdout)
+    assert card["train_config"]["corrupt"] == "gain,telephone" and card["training"]["augmentation"]["copies"] is None
+    r = ser("train", "gru", *csvs, "--epochs", "2", "--augment", "gain", "--copies", "2", "--out", tmp_path/"m2", cache=d/"cache")
+    assert "copies: gru corrupts its training audio afresh every epoch" in one_line_error(r)

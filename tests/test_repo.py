@@ -1,6 +1,6 @@
 """The repository is consistent: the modules are what the notebooks export, the notebooks are clean,
 the generated docs config is current, and CI installs exactly the versions in constraints.txt."""
-import difflib, filecmp, os, re, shutil, subprocess, tomllib
+import difflib, filecmp, json, os, re, shutil, subprocess, sys, tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -139,6 +139,25 @@ def test_no_placeholder_email_anywhere():
     assert not found, "placeholder e-mail domains: " + "; ".join(found)
 
 
+# every web address the repository names is a real third party's (the project itself has no public address yet)
+KNOWN_HOSTS = {"arxiv.org", "creativecommons.org", "doi.org", "en.wikipedia.org", "github.com", "onnx.ai",
+               "onnxruntime.ai", "scikit-learn.org", "skops.readthedocs.io", "tspace.library.utoronto.ca",
+               "www.iitkgp.ac.in", "zenodo.org", "127.0.0.1", "localhost"}
+
+
+def test_no_made_up_web_address():
+    "No URL for a project site or repository that does not exist: no `[project.urls]`, no site or repo URL."
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "urls" not in proj, f"pyproject.toml names web addresses: {proj['urls']}"
+    site = (NBS / "nbdev.yml").read_text()
+    assert "http" not in site, "nbs/nbdev.yml names a site or repository address"
+    text = subprocess.run(["git", "grep", "-ohE", r"https?://[A-Za-z0-9.-]+"], cwd=ROOT,
+                          capture_output=True, text=True).stdout
+    hosts = {u.split("://", 1)[1] for u in text.split()}
+    unknown = hosts - KNOWN_HOSTS
+    assert not unknown, f"web addresses on hosts nobody checked: {sorted(unknown)}"
+
+
 AUDIO = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff")
 ALLOWED_AUDIO = {"examples/espeak-kids-are-talking.wav", *(f"examples/ravdess-actor01-{e}.flac" for e in ("neutral", "happy", "sad", "angry"))}
 
@@ -152,3 +171,22 @@ def test_the_only_audio_is_the_attributed_examples():
     assert sum(p.stat().st_size for p in ravdess) < 300_000
     readme = (ROOT/"examples/README.md").read_text()
     assert all(p.name in readme for p in ravdess) and "CC BY-NC-SA 4.0" in readme and "Livingstone" in readme
+
+
+def _generated_lines(path: Path) -> set[int]:
+    "Line numbers nbdev writes itself in a module: the docstring (the chapter's summary) and `__all__`."
+    lines, rows = path.read_text().splitlines(), {1}
+    start = next((i for i, l in enumerate(lines, 1) if l.startswith("__all__ = [")), None)
+    if start:
+        end = next(i for i, l in enumerate(lines[start - 1:], start) if l.rstrip().endswith("]"))
+        rows |= set(range(start, end + 1))
+    return rows
+
+
+def test_package_lines_fit_100_columns():
+    "ruff (line-length 100, pyproject.toml) finds no longer line in `ser_nb/`, but those nbdev generates."
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "json", "--exit-zero", "ser_nb"],
+                       cwd=ROOT, capture_output=True, text=True, check=True)
+    found = [f"{Path(v['filename']).relative_to(ROOT)}:{v['location']['row']}" for v in json.loads(r.stdout)
+             if v["code"] == "E501" and v["location"]["row"] not in _generated_lines(Path(v["filename"]))]
+    assert not found, f"{len(found)} lines over 100 characters (edit the notebooks, then nbdev-export): " + ", ".join(found[:20])

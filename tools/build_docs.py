@@ -13,6 +13,8 @@ the same steps with pure-Python tools:
    (`custom_sidebar = false` in pyproject.toml), exactly as `nbdev-docs` does;
 3. `nbdev.serve.proc_nbs` runs nbdev's notebook processors (directives, `#| hide`, `show_doc`
    signatures, links) into `_proc/`;
+   then `relink` points nbdev's links to a symbol at this site's pages (named after the notebooks)
+   and drops `source` links, since the project has no public repository to link to;
 4. `smalldocs render _proc` renders that Quarto project (theme, sidebar, search, stored outputs and
    plots) into `_proc/_docs`, which is moved to `_docs/` (what `nbdev-docs` does with Quarto's output);
 5. the plots, which smalldocs inlines as `data:` URIs, are written out as files beside each page
@@ -21,7 +23,7 @@ the same steps with pure-Python tools:
 Pages are named after the notebooks: `nbs/01_data.ipynb` -> `_docs/01_data.html`.
 Exits non-zero if a step fails, a notebook has no page, or a link between pages is broken.
 """
-import argparse, base64, os, re, shutil, sys, time
+import argparse, base64, json, os, re, shutil, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,8 @@ EXPECTED_WARNINGS = (
     "unknown key format-links",
     "output-file is not read by smalldocs",  # nbdev names Quarto's pages without the number; smalldocs keeps it
 )
+SOURCE_LINK = re.compile(r"\[source\]\(/blob/[^)]*\)(\{[^}]*\})?")  # show_doc's, with no repository
+DOC_LINK = re.compile(r"\[([^\]]*)\]\(/([\w.-]+)\.html(#[\w.-]*)?\)")  # nbdev's links to a symbol's page
 IMG = re.compile(r'(<img\b[^>]*?\bsrc=")data:image/(png|jpeg|gif|webp);base64,([A-Za-z0-9+/=\s]+)(")')
 
 
@@ -48,6 +52,36 @@ def notebooks(nbs: Path) -> list[Path]:
 def page_for(nb: Path, nbs: Path, docs: Path) -> Path:
     "The HTML page smalldocs writes for notebook `nb`."
     return docs / nb.relative_to(nbs).with_suffix(".html")
+
+
+def relink(cache: Path, nbs: list[Path], root: Path) -> int:
+    """Point nbdev's links at this site's pages, in the processed notebooks: nbdev names a page after
+    its module (`data.html`, as Quarto writes it), smalldocs after its notebook (`01_data.html`).
+    Links to private names (no entry on the page) and `source` links (no public repository) become
+    plain text. Return how many links changed."""
+    pages = {re.sub(r"^\d+[a-z]?_", "", nb.stem): nb.relative_to(root).with_suffix(".html").as_posix()
+             for nb in nbs}
+    n = 0
+    def link(m):
+        nonlocal n
+        n += 1
+        text, page, anchor = m.group(1), m.group(2), m.group(3) or ""
+        if page not in pages or anchor.startswith("#_"): return text
+        return f"[{text}]({pages[page]}{anchor})"
+    def fix(text: str) -> str:
+        nonlocal n
+        text, k = SOURCE_LINK.subn("", text)
+        n += k
+        return DOC_LINK.sub(link, text)
+    for path in cache.rglob("*.ipynb"):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for c in nb["cells"]:
+            if c["cell_type"] == "markdown": c["source"] = fix("".join(c["source"]))
+            for o in c.get("outputs", []):
+                md = o.get("data", {}).get("text/markdown")
+                if md is not None: o["data"]["text/markdown"] = fix("".join(md))
+        path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    return n
 
 
 def extract_images(docs: Path) -> int:
@@ -98,6 +132,7 @@ def build(workers: int = 2, incremental: bool = False, strict: bool = False, qui
                  "Hint: to render show_doc, nbdev runs every `#| export` cell and every cell with an import (not the others).\n"
                  "A cell that imports AND uses names from other cells fails there: put imports in their own cell.")
     say(f"nbdev processed the notebooks into {os.path.relpath(cache)}/")
+    say(f"pointed {relink(Path(cache), nbl, nbs)} links at this site's pages")
 
     out = cache / docs.name
     shutil.rmtree(out, ignore_errors=True)
