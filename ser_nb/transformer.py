@@ -859,13 +859,10 @@ def _new_net(self:TransformerEmotionRecognizer)->EmotionNet:
 
 # %% ../nbs/06_transformer.ipynb #f1a8938a
 @patch
-def _fit_tuned(self:TransformerEmotionRecognizer,
-               df:pd.DataFrame, # the training table
-               y:torch.Tensor, # the class index of each clip
-               held:np.ndarray, # True on the clips held out to pick the epoch
-              )->list[dict]: # one row per epoch
-    """Fine-tune on `df` (a new network, or the current one further): random windows of whole clips
-    to train, the start of each to validate."""
+def _fit_tuned(self:TransformerEmotionRecognizer, df:pd.DataFrame, y:torch.Tensor,
+               held:np.ndarray)->list[dict]:
+    """`_fit_frozen`'s counterpart: fine-tune on `df` (a new network, or the current one further),
+    random windows of whole clips to train, the start of each to validate; one row per epoch."""
     waves = load_waves(df.path, self.trim, progress=self.progress)
     n = None if self.max_duration is None else int(self.max_duration*SAMPLE_RATE)
     train, val = np.flatnonzero(~held), np.flatnonzero(held)

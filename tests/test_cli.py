@@ -74,11 +74,22 @@ def test_train_help_names_every_model_and_the_defaults():
     assert r.returncode == 0 and all(f" {m} " in flat for m in [*MODELS, *CELL_NAMES, "transformer"]), flat
 
 
+def _help(*argv) -> str:
+    "What `ser ARGV --help` prints, in this process, on a terminal wide enough not to break flags."
+    from ser_nb.cli import run_ser
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "400"
+    try: code, out, err = run_ser(*argv, "--help")
+    finally:
+        if old is None: del os.environ["COLUMNS"]
+        else: os.environ["COLUMNS"] = old
+    assert code == 0, err
+    return out
+
+
 def _flags(*argv) -> set[str]:
-    "The flags `ser ARGV --help` lists (on a terminal wide enough not to break them)."
-    r = subprocess.run([*SER, *argv, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"})
-    assert r.returncode == 0, r.stderr
-    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", r.stdout))
+    "The flags `ser ARGV --help` lists."
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", _help(*argv)))
 
 
 def test_each_family_lists_only_its_own_flags():
@@ -94,15 +105,15 @@ def test_each_family_lists_only_its_own_flags():
     tuning = {"--freeze-encoder", "--lora", "--grad-accum", "--gradient-checkpointing", "--no-mixed-precision"}
     assert _flags("train", "transformer") == shared | loop | tuning | {"--model-name", "--frozen", "--val-size", "--max-duration",
                                                                       "--exclude-hindi", "--init-from"}
-    flat = " ".join(ser("train", "gru", "--help").stdout.split())
+    flat = " ".join(_help("train", "gru").split())
     assert f"(default {RecurrentConfig().epochs})" in flat and "lstm and gru:" in flat
-    flat = " ".join(ser("train", "transformer", "--help").stdout.split())
+    flat = " ".join(_help("train", "transformer").split())
     assert f"(default {TuneConfig().epochs}; --frozen {HEAD_TRAINING['epochs']})" in flat
-    assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in " ".join(ser("train", "ens", "--help").stdout.split())
+    assert f"default: the recipe's, {' '.join(RICH_FEATURES)}" in " ".join(_help("train", "ens").split())
     assert _flags("grid-search", "svm") == {"--train-csv", "--emotions", "--features", "--original", "--trim", "--no-trim",
                                            "--speaker-adapted", "--folds", "--fast", "--out", "--json", "--help"}
-    assert "C in [1, 3, 10, 30, 100]" in " ".join(ser("grid-search", "svm", "--help").stdout.split())
-    assert set(GRIDS) <= set(" ".join(ser("grid-search", "--help").stdout.split()).split())
+    assert "C in [1, 3, 10, 30, 100]" in " ".join(_help("grid-search", "svm").split())
+    assert set(GRIDS) <= set(" ".join(_help("grid-search").split()).split())
 
 
 def test_a_flag_of_another_family_is_named():
