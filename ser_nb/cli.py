@@ -12,9 +12,10 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_fi
                          data_root, download_ravdess, prepare, speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'FAMILY_ARGS', 'FAMILY_HELP', 'TUNING_FLAGS', 'command', 'build_parser', 'main',
-           'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd', 'predict_cmd', 'info_cmd',
-           'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'export_cmd', 'grid_search_cmd']
+__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'TUNING', 'TUNING_FLAGS', 'FAMILY_ARGS', 'FAMILY_HELP', 'command',
+           'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd',
+           'predict_cmd', 'info_cmd', 'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'export_cmd',
+           'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -282,22 +283,24 @@ def _recurrent_args(p):
     _trim_arg(g, "on" if rec.trim else "off"); _speaker_arg(g)
 
 # %% ../nbs/09_cli.ipynb #a37aadc9
+TUNING = {  # the fine-tuning flags of `ser train transformer` (refused with --frozen), for argparse
+    "--freeze-encoder": dict(action="store_true", help="keep the whole encoder frozen and train "
+                             "only the head (default: only the convolutional stem)"),
+    "--lora": dict(type=int, metavar="RANK",
+                   help="train LoRA adapters of this rank instead of the encoder's weights"),
+    "--grad-accum": dict(type=int, metavar="N", help="accumulate the gradients of N batches "
+                         "per optimiser step (default 1)"),
+    "--gradient-checkpointing": dict(action="store_true", help="recompute activations in the "
+                                     "backward pass: less memory, slower steps"),
+    "--no-mixed-precision": dict(action="store_true", help="full precision on a GPU too "
+                                 "(default: bf16 where the GPU has it, else fp16)"),
+}
+TUNING_FLAGS = tuple(TUNING)
+
 def _tuning_args(p):
     "The fine-tuning flags of `ser train transformer`, refused with --frozen."
     f = p.add_argument_group("fine-tuning (not with --frozen)")
-    f.add_argument("--freeze-encoder", action="store_true",
-                   help="keep the whole encoder frozen and train only the head "
-                        "(default: only the convolutional stem)")
-    f.add_argument("--lora", type=int, metavar="RANK",
-                   help="train LoRA adapters of this rank on the attention "
-                        "instead of the encoder's weights")
-    f.add_argument("--grad-accum", type=int, metavar="N",
-                   help="accumulate the gradients of N batches per optimiser step (default 1)")
-    f.add_argument("--gradient-checkpointing", action="store_true",
-                   help="recompute activations in the backward pass: less memory, slower steps")
-    f.add_argument("--no-mixed-precision", action="store_true",
-                   help="full precision on a GPU too "
-                        "(default: bf16 where the GPU has it, else fp16)")
+    for flag, settings in TUNING.items(): f.add_argument(flag, **settings)
 
 # %% ../nbs/09_cli.ipynb #8b6a9776
 def _transformer_args(p):
@@ -358,7 +361,7 @@ def _common_train_args(p):
     p.add_argument("--balance", action="store_true",
                    help="down-sample every emotion of the train CSV to the rarest")
     p.add_argument("--augment", metavar="KINDS",
-                   help="train on corrupted copies too (chapter 01c), "
+                   help="train on corrupted audio too (chapter 01c), "
                         "e.g. noise,reverb,telephone,codec,gain,speed,pitch")
     p.add_argument("--copies", type=int, default=1, metavar="N",
                    help="with --augment: corrupted copies of each training clip "
@@ -391,9 +394,6 @@ def _out_folder(args)->str:
     return (args.out or f"models/{name}") + args.model_name_suffix
 
 # %% ../nbs/09_cli.ipynb #a8ba9ec2
-TUNING_FLAGS = ("--freeze-encoder", "--lora", "--grad-accum", "--gradient-checkpointing",
-                "--no-mixed-precision")
-
 def _transformer_params(args)->dict:
     "Settings from `ser train transformer`'s own flags; fine-tuning flags refused with --frozen."
     flag = lambda f: getattr(args, f[2:].replace("-", "_")) not in (None, False)

@@ -465,9 +465,8 @@ def fit(self:TransformerEmotionRecognizer, train_df:pd.DataFrame, # path, emotio
         csv:str|Path|None=None, # the CSV it came from, recorded in the card
        ):
     "Train on `train_df` (from any current weights), holding out whole speakers to pick the epoch."
-    t0 = time.time()
     df, held, y = training_rows(self, train_df)
-    y = torch.tensor(y)
+    t0, y = time.time(), torch.tensor(y)  # the card's seconds: embedding or fine-tuning
     self.history_ = self._fit_frozen(df, y, held) if self.frozen else self._fit_tuned(df, y, held)
     self.info["training"] = training_card(df, held, self.history_, csv, t0, self.balance)
     return self
