@@ -24,7 +24,7 @@ from sklearn.svm import SVC
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import (DEFAULT_EMOTIONS, EMOTIONS, SerError, as_sources, atomic_write,
+from .data import (SAMPLE_RATE, DEFAULT_EMOTIONS, EMOTIONS, SerError, as_sources, atomic_write,
                          balance as balance_classes, is_single, read_split_csv, select_emotions,
                          speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
@@ -151,7 +151,7 @@ class EmotionRecognizer(EmotionModel):
                  emotions=DEFAULT_EMOTIONS, # the emotions to tell apart, in output order
                  features=DEFAULT_FEATURES, # feature sets of `ser_nb.features.extract`
                  balance:bool=False, # down-sample every emotion to the rarest before training
-                 sr:int=16_000, # sample rate the audio is resampled to
+                 sr:int=SAMPLE_RATE, # sample rate the audio is resampled to
                  trim:bool=False, # cut leading and trailing silence before computing features
                  train_data=None, # optional, as in the original project: table or CSV for `train()`
                  test_data=None, # ... and for `test_score()`
@@ -308,7 +308,7 @@ def _load_weights(cls:EmotionRecognizer, folder:Path, card:dict):
     feats = card.get("features") or {}
     name = card.get("name", "svm")
     m = cls(name if name in MODELS else "svm", card["labels"], feats.get("names", DEFAULT_FEATURES),
-            sr=feats.get("sr", 16_000), trim=feats.get("trim", False))
+            sr=feats.get("sr", SAMPLE_RATE), trim=feats.get("trim", False))
     m.name, m.params, m.pipeline = name, card.get("params") or {}, pipe
     if sorted(map(str, pipe.classes_)) != sorted(m.labels):
         raise ModelError(f"{Path(folder)/SKOPS_FILE}: classes {list(pipe.classes_)} do not match "
@@ -412,7 +412,7 @@ def grid_search(df:pd.DataFrame, # the clips to search on (path, emotion, speake
                 folds=None, # fold id per row; default `speaker_folds(df)` (EmoBox folds on RAVDESS)
                 out:str|Path|None="grid", # write `out/{model}[-speaker].json`; None: don't
                 trim:bool=False, # cut leading and trailing silence first
-                sr:int=16_000, # sample rate of the features
+                sr:int=SAMPLE_RATE, # sample rate of the features
                 n_jobs:int=-1, # processes for features and for the search
                 progress:bool=True, # show feature-extraction progress
                )->dict: # best_params, best_uar, results (every point, best first), ...

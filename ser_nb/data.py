@@ -456,7 +456,7 @@ def make_toy_corpus(root:str|Path, # where to write the tree
                     n_speakers:int=4, # speakers (TESS always has 2)
                     per_emotion:int=2, # clips per speaker and emotion
                     emotions=DEFAULT_EMOTIONS, # canonical emotion names
-                    sr:int=16_000, # sample rate of the files
+                    sr:int=SAMPLE_RATE, # sample rate of the files
                     seconds:float=0.5, # length of each clip
                     ext:str=".wav", # ".wav" or ".flac"
                    )->Path:

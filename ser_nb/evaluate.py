@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .data import SerError, load_audio, speaker_folds, speaker_key
+from .data import SAMPLE_RATE, SerError, load_audio, speaker_folds, speaker_key
 from .model import METRICS, EmotionModel, metrics
 from .results import load_result
 
@@ -337,7 +337,7 @@ def scores_by(pred:pd.DataFrame, # a prediction table
 
 # %% ../nbs/07_evaluate.ipynb #c7303009
 def probe_signals(seconds:float=3., # length of each signal
-                  sr:int=16_000, seed:int=0,
+                  sr:int=SAMPLE_RATE, seed:int=0,
                  )->dict[str, np.ndarray]:
     """Signals that are not emotional speech: white noise, a 220 Hz tone,
     a chord pulsing twice a second, and near-silence."""
@@ -374,7 +374,7 @@ def sanity_table(models:dict, # `{name: fitted model}`
     import soundfile as sf
     with tempfile.TemporaryDirectory() as d:
         paths = [f"{d}/{i}.wav" for i in range(len(signals))]
-        for p, y in zip(paths, signals.values()): sf.write(p, y, 16_000)
+        for p, y in zip(paths, signals.values()): sf.write(p, y, SAMPLE_RATE)
         cell = lambda r: (f"{r['emotion']} {r['confidence']:.2f}" if "emotion" in r
                           else f"error: {r['error'].split(': ', 1)[-1]}")
         return pd.DataFrame({name: [cell(r) for r in m.predict_records(paths)]

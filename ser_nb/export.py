@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import SerError
+from .data import SAMPLE_RATE, SerError
 from .deep import DeepEmotionRecognizer, RecurrentNet, frame_stats
 from .features import frame_dim
 from .model import EmotionModel, library_versions
@@ -136,7 +136,7 @@ def export_graph(model:EmotionModel, # a trained model of the torch families
             raise SerError(f"{model!r} is not trained yet: nothing to export")
         bb = model.backbone if model.frozen else model.net.backbone
         return ((FrozenGraph if model.frozen else TunedGraph)(model).eval(),
-                dict(kind="wave", sr=16_000, trim=model.trim, max_duration=model.max_duration,
+                dict(kind="wave", sr=SAMPLE_RATE, trim=model.trim, max_duration=model.max_duration,
                      multiple=WHISPER_HOP if bb.is_whisper else 1))
     if model.family == "deep":
         if model.net is None: raise SerError(f"{model!r} is not trained yet: nothing to export")

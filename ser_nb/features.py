@@ -13,9 +13,8 @@ import numpy as np
 import platformdirs
 import scipy.fft
 from fastcore.basics import eval_type, get_annotations_ex, patch
-from .data import (
-    Waveform, AudioError, SerError, SILENCE_PEAK, as_sources, atomic_write, file_digest, load_audio,
-    silence_reason)
+from .data import (SAMPLE_RATE, Waveform, AudioError, SerError, SILENCE_PEAK, as_sources,
+                         atomic_write, file_digest, load_audio, silence_reason)
 
 # %% auto #0
 __all__ = ['N_FFT', 'HOP_LENGTH', 'MIN_FRAMES', 'FEATURES', 'DEFAULT_FEATURES', 'CHROMA_NAMES', 'SPECTRAL', 'PITCH_NAMES',
@@ -106,7 +105,7 @@ def one_thread():
 
 # %% ../nbs/02_features.ipynb #2bca3170
 def check_clip(y:np.ndarray, # mono waveform
-               sr:int=16_000, # its sample rate
+               sr:int=SAMPLE_RATE, # its sample rate
                hop_length:int=HOP_LENGTH, # hop of the analysis that follows
                where:str="audio", # the file name, for the message
               )->np.ndarray:
@@ -127,7 +126,7 @@ class Clip:
     one STFT feeds every spectral feature."""
     def __init__(self,
                  y:np.ndarray, # mono waveform
-                 sr:int=16_000, # its sample rate
+                 sr:int=SAMPLE_RATE, # its sample rate
                  n_fft:int=N_FFT, # FFT size
                  hop_length:int=HOP_LENGTH, # samples between frames
                  win_length:int|None=None, # Hann window (zero-padded to `n_fft`); default `n_fft`
@@ -186,7 +185,7 @@ def power(self:Clip)->np.ndarray:
     return self.mag**2
 
 # %% ../nbs/02_features.ipynb #b94de63c
-def _show(M, sr=16_000, hop_length=HOP_LENGTH, y_axis=None, title="", ax=None, **kw):
+def _show(M, sr=SAMPLE_RATE, hop_length=HOP_LENGTH, y_axis=None, title="", ax=None, **kw):
     "Plot a `(bins, frames)` matrix against time."
     import librosa.display, matplotlib.pyplot as plt
     ax = ax or plt.subplots()[1]
@@ -267,7 +266,7 @@ def _interpolated_peaks(M:np.ndarray, # magnitudes `(frames, bins)`
 
 # %% ../nbs/02_features.ipynb #25219eb7
 def estimate_tuning(mag:np.ndarray, # magnitude spectrogram `(1 + n_fft//2, frames)`
-                    sr:int=16_000, # sample rate
+                    sr:int=SAMPLE_RATE, # sample rate
                     fmin:float=150., fmax:float=4000., # peaks counted in this band (as librosa)
                     threshold:float=0.1, # peaks below this fraction of the frame's maximum are out
                     resolution:float=0.01, # in fractions of a semitone
@@ -358,7 +357,7 @@ def _first_dip(c:np.ndarray, # `d'` per frame, `(n, lags)`
 
 # %% ../nbs/02_features.ipynb #7ddf3e8a
 def pitch_track(y:np.ndarray, # mono waveform
-                sr:int=16_000, # its sample rate
+                sr:int=SAMPLE_RATE, # its sample rate
                 fmin:float=65., fmax:float=600., # search range of f0, Hz
                 frame_length:int=1024, # analysis frame (64 ms at 16 kHz)
                 hop_length:int=256, # between frames (16 ms at 16 kHz)
@@ -546,7 +545,7 @@ def feature_dim(features:str|Sequence[str]=DEFAULT_FEATURES)->int:
 # %% ../nbs/02_features.ipynb #9634a7e8
 def clip_features(y:np.ndarray, # mono waveform
                   features:str|Sequence[str]=DEFAULT_FEATURES, # names in `FEATURES`
-                  sr:int=16_000, # its sample rate
+                  sr:int=SAMPLE_RATE, # its sample rate
                   where:str="audio", # name used in error messages
                  )->np.ndarray: # float32 `(feature_dim(features),)`
     "The utterance-level vector of one clip."
@@ -557,7 +556,7 @@ def clip_features(y:np.ndarray, # mono waveform
 
 # %% ../nbs/02_features.ipynb #7860ecef
 def librosa_features(path:str|Path, # audio file
-                     sr:int=16_000, # rate librosa.load resamples to
+                     sr:int=SAMPLE_RATE, # rate librosa.load resamples to
                     )->np.ndarray: # float32 (180,)
     "The original project's 180-d vector, the plain way: per file, with librosa's own functions."
     import librosa
@@ -729,7 +728,7 @@ def _finish(failed:dict, errors:str):
 # %% ../nbs/02_features.ipynb #96b19142
 def extract(paths_or_df, # audio paths, one path, or a corpus table with a `path` column
             features:str|Sequence[str]=DEFAULT_FEATURES, # names in `FEATURES`
-            sr:int=16_000, # every file is resampled to this rate
+            sr:int=SAMPLE_RATE, # every file is resampled to this rate
             n_jobs:int=-1, # worker processes (joblib: -1 = one per core)
             # default `$SER_CACHE`, else the per-user cache folder; False: no cache
             cache_dir:str|Path|bool|None=None,
@@ -758,7 +757,7 @@ FRAME_KINDS = ("mfcc", "logmel")
 def frame_features(source, # audio file, or a mono waveform at `sr`
                    kind:str="mfcc", # "mfcc" or "logmel"
                    deltas:bool=True, # stack deltas and delta-deltas beside each frame
-                   sr:int=16_000, # sample rate (the file is resampled to it)
+                   sr:int=SAMPLE_RATE, # sample rate (the file is resampled to it)
                    n_mfcc:int=40, # MFCCs per frame (kind "mfcc")
                    n_mels:int=64, # mel bands
                    # a 32 ms FFT of 25 ms windows, every 10 ms
@@ -785,7 +784,7 @@ def frame_dim(kind:str="mfcc", deltas:bool=True, n_mfcc:int=40, n_mels:int=64)->
 def extract_frames(paths_or_df, # audio paths, one path, or a corpus table with a `path` column
                    kind:str="mfcc", # "mfcc" or "logmel"
                    deltas:bool=True, # stack deltas and delta-deltas
-                   sr:int=16_000, # every file is resampled to this rate
+                   sr:int=SAMPLE_RATE, # every file is resampled to this rate
                    n_jobs:int=-1, # worker processes
                    cache_dir:str|Path|bool|None=None, # as in `extract`
                    progress:bool=True, # show a progress bar
