@@ -8,14 +8,15 @@ import argparse, contextlib, io, json, os, platform, sys
 from pathlib import Path
 
 from . import __version__
-from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, SerError, audio_files,
-                         data_root, download_ravdess, prepare, speaker_key)
+from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, TRAIN_EXTRA, SerError,
+                         audio_files, data_root, download_ravdess, prepare, require_torch,
+                         speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'TUNING', 'TUNING_FLAGS', 'FAMILY_ARGS', 'FAMILY_HELP', 'command',
-           'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd',
-           'predict_cmd', 'info_cmd', 'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd', 'export_cmd',
-           'grid_search_cmd']
+__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'TUNING', 'TUNING_FLAGS', 'FAMILY_ARGS', 'FAMILY_HELP', 'TORCH_MODELS',
+           'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd',
+           'train_cmd', 'predict_cmd', 'info_cmd', 'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd',
+           'export_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
@@ -52,7 +53,7 @@ def main(argv:list[str]|None=None, # arguments after `ser`, default `sys.argv[1:
     # the subcommand: only its flags are declared
     chosen = next((a for a in argv if not a.startswith("-")), None)
     args, extra = build_parser({chosen}).parse_known_args(argv)
-    if extra:
+    if extra and not getattr(args, "unread", False):
         where = " ".join([args.command, *([args.model] if args.command in NESTED else [])])
         print(f"ser: error: {' '.join(extra)}: not an argument of `ser {where}` "
               f"(see `ser {where} --help`)", file=sys.stderr)
@@ -160,23 +161,29 @@ def _version(module:str)->str:
     try: return version(DISTRIBUTIONS.get(module, module))
     except PackageNotFoundError: return "not installed"
 
+# %% ../nbs/09_cli.ipynb #f029d151
+def _device()->str:
+    "The device torch would train on, in words; or that torch is not installed."
+    try: import torch
+    except ImportError: return f"cpu (torch is not installed: {TRAIN_EXTRA} adds it)"
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return (f"cuda: {props.name}, {props.total_memory/2**30:.1f} GiB "
+                f"({torch.cuda.device_count()} device(s), CUDA {torch.version.cuda})")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available(): return "mps (Apple GPU)"
+    return "cpu (no CUDA or MPS device found)"
+
 # %% ../nbs/09_cli.ipynb #f78fe836
 def environment()->dict:
     "What this machine offers ser_nb: versions, devices, data."
-    import torch, soundfile
+    import soundfile
     info = {"ser_nb": __version__, "python": platform.python_version(),
             "platform": platform.platform(terse=True)}
-    for m in ("numpy", "pandas", "torch", "torchaudio", "transformers", "librosa", "sklearn",
-              "opensmile"): info[m] = _version(m)
+    for m in ("numpy", "pandas", "onnxruntime", "torch", "torchaudio", "transformers", "librosa",
+              "sklearn", "opensmile"): info[m] = _version(m)
     info["libsndfile"] = soundfile.__libsndfile_version__
-    info["cpu_threads"] = torch.get_num_threads()
-    mps = getattr(torch.backends, "mps", None)
-    if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
-        info["device"] = (f"cuda: {props.name}, {props.total_memory/2**30:.1f} GiB "
-                          f"({torch.cuda.device_count()} device(s), CUDA {torch.version.cuda})")
-    elif mps is not None and mps.is_available(): info["device"] = "mps (Apple GPU)"
-    else: info["device"] = "cpu (no CUDA or MPS device found)"
+    info["cpu_threads"], info["device"] = os.cpu_count(), _device()
     root = data_root()
     where = "from $SER_DATA" if "SER_DATA" in os.environ else "default; set $SER_DATA to change"
     info["data_root"] = f"{root} ({where})"
@@ -339,11 +346,11 @@ FAMILY_HELP = {"classical": "features -> a scikit-learn classifier (chapter 04)"
                "recurrent": "frames -> an LSTM or GRU (chapter 05)",
                "transformer": "a pretrained speech encoder, frozen or fine-tuned (chapter 06)"}
 
+TORCH_MODELS = {"lstm": "recurrent", "gru": "recurrent", "transformer": "transformer"}
+
 def _family(model:str)->str:
-    "The family of a model name `ser train` takes."
-    from ser_nb.deep import CELL_NAMES
-    if model == "transformer": return "transformer"
-    return "recurrent" if model in CELL_NAMES else "classical"
+    "The family of a model name `ser train` takes: that in `TORCH_MODELS`, else classical."
+    return TORCH_MODELS.get(model, "classical")
 
 # %% ../nbs/09_cli.ipynb #6431f1f1
 def _common_train_args(p):
@@ -377,14 +384,17 @@ def _common_train_args(p):
 # %% ../nbs/09_cli.ipynb #3c5d4f2a
 def _train_args(p):
     "`ser train MODEL`: a sub-command per model, each with the shared flags and its family's."
+    import importlib.util
     from ser_nb.classical import MODELS
-    from ser_nb.deep import CELL_NAMES
+    light = importlib.util.find_spec("torch") is None
     sub = p.add_subparsers(dest="model", metavar="MODEL", required=True)
-    for name in (*MODELS, *CELL_NAMES, "transformer"):
+    for name in (*MODELS, *TORCH_MODELS):
+        needs = f" (needs {TRAIN_EXTRA})" if light and name in TORCH_MODELS else ""
         family = _family(name)
-        sp = sub.add_parser(name, help=FAMILY_HELP[family],
-                            description=f"Train {name}: {FAMILY_HELP[family]}.")
-        _common_train_args(sp); FAMILY_ARGS[family](sp)
+        sp = sub.add_parser(name, help=FAMILY_HELP[family] + needs,
+                            description=f"Train {name}: {FAMILY_HELP[family]}{needs}.")
+        if needs: sp.set_defaults(unread=True)  # its flags need torch: `main` lets them through
+        else: _common_train_args(sp); FAMILY_ARGS[family](sp)
 
 # %% ../nbs/09_cli.ipynb #b18fb8be
 def _out_folder(args)->str:
@@ -486,6 +496,7 @@ def _train(args)->dict:
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
 def train_cmd(args)->int:
     from ser_nb.model import read_card
+    if args.model in TORCH_MODELS: require_torch(f"ser train {args.model}")
     r = _train(args)
     if r is None: return 0  # a helper process of `accelerate launch`: the main process reports
     if args.json: print(_json_line(r)); return 0
@@ -814,6 +825,7 @@ def _serve_args(p):
 def serve_cmd(args)->int:
     import socket, uvicorn
     from ser_nb.serve import TOKEN_ENV, create_app
+    from ser_nb.web import write_web
     if not 0 < args.port < 65536: raise SerError(f"--port must be 1-65535, got {args.port}")
     if args.concurrency < 1:
         raise SerError(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -825,7 +837,8 @@ def serve_cmd(args)->int:
     if args.min_speech < 0:
         raise SerError(f"--min-speech must be 0 (no gate) or more seconds, got {args.min_speech:g}")
     app = create_app(model, max_mb=args.max_mb, max_seconds=args.max_duration, token=args.token,
-                     concurrency=args.concurrency, min_speech=args.min_speech or None)
+                     concurrency=args.concurrency, min_speech=args.min_speech or None,
+                     web=write_web)
     local = args.host in ("127.0.0.1", "localhost", "::1")
     if not local and not (args.token or os.environ.get(TOKEN_ENV)):
         print(f"ser: warning: listening on {args.host} without a token: anyone who can reach "
@@ -848,6 +861,9 @@ def _export_args(p):
     p.add_argument("--out",
                    help="model folder to write "
                         "(default models/NAME-onnx, or models/NAME-onnx-int8)")
+    p.add_argument("--web", metavar="OUT",
+                   help="instead, write a static page to OUT that predicts in the browser, "
+                        "uploading nothing (chapter 08d)")
 
 # %% ../nbs/09_cli.ipynb #7f879f2e
 @command("export",
@@ -858,6 +874,13 @@ def export_cmd(args)->int:
     from ser_nb.model import load
     from ser_nb.runtime import export_onnx
     src = _model_folder(args.model)
+    if args.web:
+        from ser_nb.web import export_web
+        out = export_web(src, args.web)
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        print(f"Wrote the in-browser page of {src} to {out} ({size/2**20:.0f} MiB); "
+              f"to try it: cd {out} && python -m http.server")
+        return 0
     suffix = f"-{args.quantize}" if args.quantize else ""
     out = args.out or f"models/{Path(src).name}-onnx{suffix}"
     exported = export_onnx(load(src), args.quantize)

@@ -17,12 +17,12 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'SILENCE_PEAK', 'SAMPLE_RATE', 'AUDIO_EXTENSIONS', 'COLUMNS',
-           'RAVDESS_EMOTIONS', 'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS',
+__all__ = ['TRAIN_EXTRA', 'EMOTIONS', 'DEFAULT_EMOTIONS', 'EMOTION_ALIASES', 'SILENCE_PEAK', 'SAMPLE_RATE', 'AUDIO_EXTENSIONS',
+           'COLUMNS', 'RAVDESS_EMOTIONS', 'RAVDESS_STATEMENTS', 'URDU_LETTERS', 'CORPUS_READERS', 'TOY_LAYOUTS',
            'EMOBOX_RAVDESS_FOLDS', 'SPLIT_COLUMNS', 'RAVDESS_URL', 'RAVDESS_MD5', 'CORPORA', 'SerError', 'AudioError',
-           'CorpusError', 'data_root', 'canonical_emotion', 'ac_peak', 'silence_reason', 'resample', 'trim_silence',
-           'Waveform', 'load_audio', 'as_waveform', 'audio_files', 'read_ravdess', 'read_tess', 'read_folder',
-           'read_csv_corpus', 'read_corpus', 'is_single', 'as_sources', 'make_toy_corpus', 'scan_audio',
+           'CorpusError', 'require_torch', 'data_root', 'canonical_emotion', 'ac_peak', 'silence_reason', 'resample',
+           'trim_silence', 'Waveform', 'load_audio', 'as_waveform', 'audio_files', 'read_ravdess', 'read_tess',
+           'read_folder', 'read_csv_corpus', 'read_corpus', 'is_single', 'as_sources', 'make_toy_corpus', 'scan_audio',
            'select_emotions', 'balance', 'speaker_key', 'split_random', 'split_speakers', 'speaker_folds',
            'split_csv_names', 'atomic_write', 'write_split_csv', 'read_split_csv', 'Prepared', 'prepare',
            'DownloadError', 'file_digest', 'download', 'extract_zip', 'download_ravdess']
@@ -38,6 +38,16 @@ class AudioError(SerError, ValueError):
 # %% ../nbs/01_data.ipynb #4949f3d9
 class CorpusError(SerError, ValueError):
     "A corpus folder or CSV that cannot be read as asked."
+
+# %% ../nbs/01_data.ipynb #42ec09ba
+TRAIN_EXTRA = "pip install 'ser_nb[train]'"  # adds torch, transformers and the rest, for training
+
+def require_torch(what:str, # what needs it, e.g. "ser train lstm"
+                 ):
+    "Raise a `SerError` naming `TRAIN_EXTRA` if PyTorch is not installed."
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        raise SerError(f"{what} needs PyTorch, which the light install leaves out: {TRAIN_EXTRA}")
 
 # %% ../nbs/01_data.ipynb #9ee9bfd1
 def data_root()->Path:

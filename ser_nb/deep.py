@@ -11,6 +11,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from .data import require_torch
+require_torch("the LSTM and GRU family (ser_nb.deep)")
 import torch
 import torch.nn.functional as F
 from torch import nn

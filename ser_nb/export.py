@@ -8,6 +8,8 @@ import logging, math, tempfile, warnings
 from pathlib import Path
 
 import numpy as np
+from .data import require_torch
+require_torch("ONNX export (ser_nb.export)")
 import torch
 import torch.nn.functional as F
 from torch import nn

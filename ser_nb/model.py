@@ -14,9 +14,9 @@ import soundfile as sf
 from fastcore.basics import patch
 
 from . import __version__
-from .data import (DEFAULT_EMOTIONS, EMOTIONS, Waveform, AudioError, SerError, as_sources,
-                         audio_files, file_digest, is_single, read_split_csv, select_emotions,
-                         speaker_folds, speaker_key)
+from .data import (DEFAULT_EMOTIONS, EMOTIONS, TRAIN_EXTRA, Waveform, AudioError, SerError,
+                         as_sources, audio_files, file_digest, is_single, read_split_csv,
+                         select_emotions, speaker_folds, speaker_key)
 from .results import json_default
 from .augment import augment_table, parse_augment
 from .speech import MIN_SPEECH, check_speech, speech_error
@@ -104,7 +104,11 @@ def _family(card:dict, folder:Path)->type:
     ours = isinstance(mod, str) and re.fullmatch(r"ser_nb(\.[A-Za-z_]\w*)+", mod)
     if fam not in FAMILIES and ours:
         try: importlib.import_module(mod)
-        except ImportError: pass
+        except SerError as e: raise ModelError(f"{folder}: {e}") from None  # e.g. no torch
+        except ImportError as e:  # a library the family runs on, not installed
+            if (e.name or "ser_nb").split(".")[0] != "ser_nb":
+                raise ModelError(f"{folder}: its {fam} family needs {e.name}: "
+                                 f"{TRAIN_EXTRA}") from None
     if fam not in FAMILIES:
         raise ModelError(f"{folder/'card.json'}: unknown model family {fam!r}; "
                          f"this installation knows {', '.join(sorted(FAMILIES)) or 'none'}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import soundfile as sf
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .data import SerError
@@ -19,9 +20,9 @@ from .speech import MIN_SPEECH
 from .timeline import emotion_timeline
 
 # %% auto #0
-__all__ = ['MAX_UPLOAD_MB', 'MAX_TIMELINE_SECONDS', 'TOKEN_ENV', 'PAGE_HTML', 'PAGE_JS', 'PAGE_SEND', 'PAGE_TIMELINE',
-           'PAGE_RECORDER', 'PAGE_WAV', 'PAGE', 'UploadError', 'save_upload', 'check_audio', 'predict_upload',
-           'received', 'answer_upload', 'answer_timeline', 'BodyLimit', 'create_app']
+__all__ = ['MAX_UPLOAD_MB', 'MAX_TIMELINE_SECONDS', 'TOKEN_ENV', 'PAGE_HTML', 'PAGE_JS', 'PAGE_LOCAL', 'PAGE_SEND',
+           'PAGE_TIMELINE', 'PAGE_RECORDER', 'PAGE_WAV', 'PAGE', 'NO_WEB', 'UploadError', 'save_upload', 'check_audio',
+           'predict_upload', 'received', 'answer_upload', 'answer_timeline', 'BodyLimit', 'create_app']
 
 # %% ../nbs/08a_serve.ipynb #918f7566
 MAX_UPLOAD_MB = 25.  # one upload, in MiB
@@ -126,6 +127,7 @@ PAGE_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ser_nb: emotion from speech</title>
+<link rel="icon" href="data:,">
 <style>
 body {font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem;
   color: #1f2937}
@@ -141,6 +143,8 @@ button {padding: .4rem .9rem}
 <form id="form"><input type="file" id="file" accept="audio/*">
 <button type="submit">Predict</button></form>
 <p><button id="record">Record from the microphone</button></p>
+<p id="local-row"><label><input type="checkbox" id="local" disabled>
+keep my audio on this device</label> <span id="local-why"></span></p>
 <p id="token-row" hidden><label>API token
 <input id="token" type="password" autocomplete="off"></label></p>
 <p id="status" role="status"></p><p id="error" role="alert"></p>
@@ -154,7 +158,11 @@ const $ = id => document.getElementById(id);
 fetch("health").then(r => r.json()).then(h => {
   $("model").textContent = `model: ${h.model} (${h.labels.join(", ")})`;
   $("token-row").hidden = !h.auth;
+  $("local").disabled = h.in_browser !== true || h.static;
+  $("local-why").textContent = h.in_browser === true ? "" : `(${h.in_browser})`;
+  if (h.static) { $("local").checked = true; loadLocal(""); }  // a folder with no server
 });
+$("local").onchange = () => { if ($("local").checked) loadLocal("web/"); };
 function show(out) {
   $("emotion").textContent = `${out.emotion} (${(100*out.confidence).toFixed(0)}%)`;
   for (const [label, p] of Object.entries(out.probabilities).sort((a, b) => b[1] - a[1])) {
@@ -167,6 +175,27 @@ function show(out) {
 }
 """
 
+# %% ../nbs/08a_serve.ipynb #0658a7c5
+PAGE_LOCAL = """
+let serReady = null;  // the in-browser model, once `loadLocal` has loaded it
+async function loadLocal(base) {  // onnxruntime-web and app.js from `base`, then the models
+  $("local-why").textContent = "(loading the model into this page...)";
+  const script = src => new Promise((ok, fail) => document.head.append(Object.assign(
+    document.createElement("script"),
+    {src, onload: ok, onerror: () => fail(new Error(`cannot load ${src}`))})));
+  try {
+    if (!window.serLoad) {
+      await script(base + "ort/ort.wasm.min.js"); await script(base + "app.js");
+    }
+    serReady = serLoad(base); await serReady;
+    $("local-why").textContent = "(the model runs in this page: no audio is uploaded)";
+  } catch (e) {
+    $("local").checked = false; serReady = null;
+    $("local-why").textContent = `(cannot predict in this browser: ${e.message || e})`;
+  }
+}
+"""
+
 # %% ../nbs/08a_serve.ipynb #324e56c1
 PAGE_SEND = """async function call(route, blob, name) {
   const body = new FormData(); body.append("file", blob, name);
@@ -175,6 +204,7 @@ PAGE_SEND = """async function call(route, blob, name) {
   return [r, await r.json()];
 }
 async function send(blob, name) {
+  if ($("local").checked) return sendLocal(blob, name);  // in this page (web/app.js): no upload
   $("error").textContent = $("emotion").textContent = $("timeline-caption").textContent = "";
   $("bars").replaceChildren(); $("timeline").replaceChildren();
   $("status").textContent = `listening to ${name}...`;
@@ -249,8 +279,8 @@ PAGE_WAV = """function wav(chunks, rate) {  // 16-bit mono PCM in a RIFF/WAVE fi
   return new Blob([v], {type: "audio/wav"});
 }
 """
-PAGE = PAGE_HTML.replace("<script></script>", "<script>" + PAGE_JS + PAGE_SEND + PAGE_TIMELINE
-                         + PAGE_RECORDER + PAGE_WAV + "</script>")
+PAGE = PAGE_HTML.replace("<script></script>", "<script>" + PAGE_JS + PAGE_LOCAL + PAGE_SEND
+                         + PAGE_TIMELINE + PAGE_RECORDER + PAGE_WAV + "</script>")
 
 # %% ../nbs/08a_serve.ipynb #2cf274f3
 class BodyLimit:
@@ -284,6 +314,20 @@ def _bearer_auth(token:str|None):
                                 headers={"WWW-Authenticate": "Bearer"})
     return authorised
 
+# %% ../nbs/08a_serve.ipynb #d129c3ad
+NO_WEB = "this service was started without the in-browser page"
+
+def _in_browser(model:EmotionModel, folder:Path, # the model, and the folder for its page
+                web, # `web(model, folder)` writes the page (`ser_nb.web.write_web`); None: no page
+                token:str|None, # the service's token
+               )->bool|str: # True, or why the page cannot predict in the browser
+    "Write the in-browser page of `model` into `folder` with `web`: True, or the reason it cannot."
+    if web is None: return NO_WEB
+    if token: return "the service has a token, and the model file would be open to anyone"
+    try: web(model, folder, static=False)
+    except SerError as e: return str(e)
+    return True
+
 # %% ../nbs/08a_serve.ipynb #e8b8abf7
 def _removing(folder:Path):
     "A FastAPI lifespan that removes `folder` when the app stops."
@@ -298,8 +342,9 @@ def _app_for(card:dict, # the model's card: its name and labels describe the ser
              folder:Path, # the uploads folder, removed when the app stops
              max_bytes:int, # the body limit (`BodyLimit`)
              token:str|None, # the bearer token that guards /model; None: open
+             in_browser:bool|str=NO_WEB, # True: serve `folder/"web"` at /web/; else why not
             )->FastAPI:
-    "The service before its prediction routes: body limit, 4xx answers, /health and /model."
+    "The service before its prediction routes: limits, 4xx answers, /health, /model, / and /web."
     app = FastAPI(title="ser_nb: speech emotion recognition", version=__version__,
                   lifespan=_removing(folder),
                   description=f"Emotion of uploaded speech with the model {card.get('name')!r} "
@@ -309,9 +354,13 @@ def _app_for(card:dict, # the model's card: its name and labels describe the ser
                               lambda request, e: JSONResponse({"detail": str(e)}, e.status))
     @app.get("/health")
     def health()->dict: return {"status": "ok", "model": card.get("name"),
-                                "labels": card.get("labels"), "auth": bool(token)}
+                                "labels": card.get("labels"), "auth": bool(token),
+                                "in_browser": in_browser}
     @app.get("/model", dependencies=[Depends(_bearer_auth(token))])
     def model_card()->dict: return card
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page()->str: return PAGE
+    if in_browser is True: app.mount("/web", StaticFiles(directory=folder/"web"))
     return app
 
 # %% ../nbs/08a_serve.ipynb #c4357d86
@@ -323,13 +372,15 @@ def create_app(model:str|Path|EmotionModel, # a model folder, or a loaded model
                concurrency:int=2, # predictions running at once (each in a worker thread)
                # seconds of speech an upload to /predict needs (chapter 01b); None: no gate
                min_speech:float|None=MIN_SPEECH,
+               web=None, # `web(model, folder, static)` writes the in-browser page (chapter 08d)
               ):
     "The FastAPI app serving `model`: POST /predict, /timeline; GET /health, /model, / and /docs."
     m = model if isinstance(model, EmotionModel) else load(model)
     card, token = getattr(m, "card_", None) or m.card(), token or os.environ.get(TOKEN_ENV) or None
     folder = Path(tempfile.mkdtemp(prefix="ser-serve-"))
     gate, max_bytes = asyncio.Semaphore(concurrency), int(max_mb*2**20)
-    authorised, app = _bearer_auth(token), _app_for(card, folder, max_bytes, token)
+    in_browser = _in_browser(m, folder/"web", web, token)
+    authorised, app = _bearer_auth(token), _app_for(card, folder, max_bytes, token, in_browser)
     app.state.model, app.state.folder = m, folder
     @app.post("/predict", dependencies=[Depends(authorised)])
     async def predict(
@@ -341,6 +392,4 @@ def create_app(model:str|Path|EmotionModel, # a model folder, or a loaded model
             window:float=4., hop:float=2.)->dict:
         return await answer_timeline(m, file, folder, max_bytes, max_timeline_seconds, gate,
                                      window, hop)
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page()->str: return PAGE
     return app

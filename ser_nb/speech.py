@@ -12,23 +12,22 @@ import numpy as np
 from .data import SAMPLE_RATE, AudioError, SerError, Waveform, load_audio
 
 # %% auto #0
-__all__ = ['VAD_FRAME', 'VAD_CONTEXT', 'SPEECH_PROBABILITY', 'MIN_SPEECH', 'vad_session', 'speech_probabilities',
+__all__ = ['VAD_FRAME', 'VAD_CONTEXT', 'VAD_FILE', 'SPEECH_PROBABILITY', 'MIN_SPEECH', 'vad_session', 'speech_probabilities',
            'speech_seconds', 'coloured_noise', 'non_speech', 'NoSpeechError', 'speech_error', 'check_speech']
 
 # %% ../nbs/01b_speech.ipynb #aeaa7fbb
 VAD_FRAME = 512   # samples per decision: 32 ms at 16 kHz
 VAD_CONTEXT = 64  # samples of the frame before that the model also sees
+# silero VAD 6.2, shipped with ser_nb
+VAD_FILE = Path(importlib.util.find_spec("ser_nb").origin).parent/"vad"/"silero_vad.onnx"
 
 @functools.cache
 def vad_session():
-    "silero VAD's ONNX model from the silero-vad wheel (offline), in one onnxruntime session."
+    "silero VAD's ONNX model (`VAD_FILE`), in one onnxruntime session on one thread."
     import onnxruntime as ort
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None: raise SerError('the speech detector needs silero-vad: pip install silero-vad')
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    path = Path(spec.submodule_search_locations[0])/"data"/"silero_vad.onnx"
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(VAD_FILE), opts, providers=["CPUExecutionProvider"])
 
 # %% ../nbs/01b_speech.ipynb #183897b9
 def speech_probabilities(y:np.ndarray, # mono float32 at 16 kHz

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from .data import require_torch
+require_torch("the training loop (ser_nb.training)")
 import torch
 from torch import nn
 from tqdm.auto import tqdm

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from .data import require_torch
+require_torch("the transformer family (ser_nb.transformer)")
 import torch
 import torch.nn.functional as F
 from torch import nn
