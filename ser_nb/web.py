@@ -151,6 +151,7 @@ def export_web(model:str|Path|EmotionModel, # a model folder, a pretrained name,
     m = model if isinstance(model, EmotionModel) else load(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a web server may run as another user
     try:
         write_web(m, tmp, name, tarball=tarball)
         old = out.with_name(f".{out.name}-old-{os.getpid()}")

@@ -141,7 +141,7 @@ def test_no_placeholder_email_anywhere():
 
 # every web address the repository names is a real third party's (the project itself has no public address yet)
 KNOWN_HOSTS = {"arxiv.org", "creativecommons.org", "doi.org", "en.wikipedia.org", "github.com", "onnx.ai",
-               "onnxruntime.ai", "registry.npmjs.org", "scikit-learn.org", "skops.readthedocs.io", "tspace.library.utoronto.ca",
+               "onnxruntime.ai", "pypi.org", "registry.npmjs.org", "scikit-learn.org", "skops.readthedocs.io", "tspace.library.utoronto.ca",
                "www.iitkgp.ac.in", "zenodo.org", "127.0.0.1", "localhost"}
 
 
