@@ -475,6 +475,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'ser_nb.serve._app_for': ('serve.html#_app_for', 'ser_nb/serve.py'),
                               'ser_nb.serve._bearer_auth': ('serve.html#_bearer_auth', 'ser_nb/serve.py'),
                               'ser_nb.serve._in_browser': ('serve.html#_in_browser', 'ser_nb/serve.py'),
+                              'ser_nb.serve._mount_web': ('serve.html#_mount_web', 'ser_nb/serve.py'),
                               'ser_nb.serve._removing': ('serve.html#_removing', 'ser_nb/serve.py'),
                               'ser_nb.serve.answer_timeline': ('serve.html#answer_timeline', 'ser_nb/serve.py'),
                               'ser_nb.serve.answer_upload': ('serve.html#answer_upload', 'ser_nb/serve.py'),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import soundfile as sf
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
@@ -187,7 +187,8 @@ async function loadLocal(base) {  // onnxruntime-web and app.js from `base`, the
     if (!window.serLoad) {
       await script(base + "ort/ort.wasm.min.js"); await script(base + "app.js");
     }
-    serReady = serLoad(base); await serReady;
+    const token = $("token").value;  // the model file needs it when the service has one
+    serReady = serLoad(base, token ? {Authorization: `Bearer ${token}`} : {}); await serReady;
     $("local-why").textContent = "(the model runs in this page: no audio is uploaded)";
   } catch (e) {
     $("local").checked = false; serReady = null;
@@ -319,11 +320,9 @@ NO_WEB = "this service was started without the in-browser page"
 
 def _in_browser(model:EmotionModel, folder:Path, # the model, and the folder for its page
                 web, # `web(model, folder)` writes the page (`ser_nb.web.write_web`); None: no page
-                token:str|None, # the service's token
                )->bool|str: # True, or why the page cannot predict in the browser
     "Write the in-browser page of `model` into `folder` with `web`: True, or the reason it cannot."
     if web is None: return NO_WEB
-    if token: return "the service has a token, and the model file would be open to anyone"
     try: web(model, folder, static=False)
     except SerError as e: return str(e)
     return True
@@ -336,6 +335,16 @@ def _removing(folder:Path):
         yield
         shutil.rmtree(folder, ignore_errors=True)
     return lifespan
+
+# %% ../nbs/08a_serve.ipynb #38a0e6af
+def _mount_web(app:FastAPI, folder:Path, # the app, and the in-browser page's files
+               token:str|None, # the service's token: the model file needs it, as /model does
+              ):
+    "Serve the in-browser page's files at /web/, its model behind the bearer token."
+    @app.get("/web/model.onnx", dependencies=[Depends(_bearer_auth(token))],
+             include_in_schema=False)
+    def model_file()->FileResponse: return FileResponse(folder/"model.onnx")
+    app.mount("/web", StaticFiles(directory=folder))
 
 # %% ../nbs/08a_serve.ipynb #4022670b
 def _app_for(card:dict, # the model's card: its name and labels describe the service
@@ -360,7 +369,7 @@ def _app_for(card:dict, # the model's card: its name and labels describe the ser
     def model_card()->dict: return card
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page()->str: return PAGE
-    if in_browser is True: app.mount("/web", StaticFiles(directory=folder/"web"))
+    if in_browser is True: _mount_web(app, folder/"web", token)
     return app
 
 # %% ../nbs/08a_serve.ipynb #c4357d86
@@ -379,7 +388,7 @@ def create_app(model:str|Path|EmotionModel, # a model folder, or a loaded model
     card, token = getattr(m, "card_", None) or m.card(), token or os.environ.get(TOKEN_ENV) or None
     folder = Path(tempfile.mkdtemp(prefix="ser-serve-"))
     gate, max_bytes = asyncio.Semaphore(concurrency), int(max_mb*2**20)
-    in_browser = _in_browser(m, folder/"web", web, token)
+    in_browser = _in_browser(m, folder/"web", web)
     authorised, app = _bearer_auth(token), _app_for(card, folder, max_bytes, token, in_browser)
     app.state.model, app.state.folder = m, folder
     @app.post("/predict", dependencies=[Depends(authorised)])

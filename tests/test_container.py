@@ -70,6 +70,13 @@ def request(url: str, data: bytes | None = None, headers: dict | None = None, ti
     except urllib.error.HTTPError as e: return e.code, json.loads(e.read() or b"{}")
 
 
+def http_status(url: str) -> int:
+    "The HTTP status of a GET of `url`."
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r: return r.status
+    except urllib.error.HTTPError as e: return e.code
+
+
 def multipart(path: Path) -> tuple[bytes, str]:
     "A multipart/form-data body with `path` as the field `file`, and its content type."
     boundary = uuid.uuid4().hex
@@ -129,6 +136,9 @@ def served(tmp_path_factory):
 def test_health_answers_and_needs_no_token(served):
     status, health = request(served["url"] + "/health")
     assert status == 200 and health["status"] == "ok" and health["model"] and health["auth"] is True, health
+    # the page's in-browser mode works in the image (onnxruntime-web is inside it), its model file behind the token
+    assert health["in_browser"] is True, health
+    assert [http_status(served["url"] + f) for f in ("/web/ort/ort.wasm.min.js", "/web/model.onnx")] == [200, 401]
 
 
 def test_predict_with_the_token_answers_as_ser_predict_here(served):

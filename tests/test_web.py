@@ -150,24 +150,30 @@ def test_fake_microphone(static_page, site):
 
 
 def test_served_page_switch(browser, clips, model):
-    "`ser serve`'s page with the switch on: the answer is computed in the page, no POST reaches the server."
+    """`ser serve`'s page with the switch on, behind a token: without the token the model is not loaded (the switch turns off
+    and says why); with it, the answer is computed in the page and no POST reaches the server."""
     import uvicorn
     from ser_nb.serve import create_app
     from ser_nb.web import write_web
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(pretrained("whisper-base-int8"), web=write_web),
+    server = uvicorn.Server(uvicorn.Config(create_app(pretrained("whisper-base-int8"), token="s3cret", web=write_web),
                                            host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started: time.sleep(0.05)
     try:
         url = f"http://127.0.0.1:{port}/"
         page = open_page(browser, url)
+        models = []
+        page.on("request", lambda r: models.append(r.headers.get("authorization")) if r.url.endswith("model.onnx") else None)
         page.wait_for_function("!document.getElementById('local').disabled")
-        page.check("#local"); page.wait_for_function(READY, timeout=60_000)
+        page.check("#local"); page.wait_for_function("document.getElementById('local-why').textContent.includes('API token')")
+        assert not page.is_checked("#local")
+        page.fill("#token", "s3cret"); page.check("#local"); page.wait_for_function(READY, timeout=60_000)
         page.set_input_files("#file", clips[1]); page.click("button[type=submit]")
         page.wait_for_selector("#bars .bar")
         assert page.text_content("#emotion").startswith(model.predict(clips[1])[0] + " (")
         assert all(m == "GET" and not body for m, u, body in page.requests), page.requests
         assert {u[len(url):] for _, u, _ in page.requests} <= {"web/" + a for a in ASSETS - {"", "health"}} | {"", "health"}
+        assert models == [None, "Bearer s3cret"], models
         page.close()
     finally: server.should_exit = True

@@ -3,7 +3,8 @@
 # the base image is bootstrapped from the Debian mirror apt uses, the wheels are made on the host.
 #
 #   tools/container.sh base                 # localhost/debian:bookworm, by debootstrap, unless it exists (~1 min)
-#   tools/container.sh context DIR          # DIR: the build context (sources + wheels/ made here by pip wheel)
+#   tools/container.sh context DIR          # DIR: the build context (sources, wheels/ made here by pip wheel, npm/:
+#                                           # onnxruntime-web's tarball)
 #   tools/container.sh build [IMAGE] [DIR]  # base + context (in DIR, else a temporary one) + podman build
 #                                           # (IMAGE: localhost/ser_nb:latest); prints the image's size in bytes
 #   tools/container.sh run [IMAGE] [PORT]   # serve on 127.0.0.1:PORT (8000), token from $SER_TOKEN
@@ -85,6 +86,9 @@ context() {
     # in a copy of the sources, so that the build of ser_nb's wheel writes nothing into the repository
     (cd "$dir" && "$PYTHON" -m pip wheel -q --disable-pip-version-check -c constraints.txt -w wheels .) >&2
     rm -rf "$dir/build" "$dir"/*.egg-info
+    # onnxruntime-web for the served page's in-browser mode (ser_nb.web): fetched once here, checked, baked into the image
+    mkdir -p "$dir/npm"
+    cp "$("$PYTHON" -c 'from ser_nb.web import ort_tarball; print(ort_tarball())')" "$dir/npm/"
 }
 
 build() {

@@ -3,14 +3,17 @@
 const SR = 16000, VAD_FRAME = 512, VAD_CONTEXT = 64;
 const ser = {config: null, model: null, vad: null};
 
-async function serLoad(base) {  // config.json, then the model and silero VAD in onnxruntime-web
+async function serLoad(base, headers = {}) {  // config.json, then the model and silero VAD
   if (ser.model) return ser;
   ser.config = await (await fetch(base + "config.json")).json();
   ort.env.wasm.numThreads = 1;  // no worker threads: any static host, no isolation headers
   ort.env.wasm.wasmPaths = new URL(base + "ort/", location.href).href;
   const options = {executionProviders: ["wasm"]};
   ser.vad = await ort.InferenceSession.create(base + ser.config.files.vad, options);
-  ser.model = await ort.InferenceSession.create(base + ser.config.files.model, options);
+  const r = await fetch(base + ser.config.files.model, {headers});  // with the service's token
+  if (!r.ok) throw new Error(r.status === 401 ? "the model needs the API token: enter it, " +
+    "then turn this on again" : `${ser.config.files.model}: HTTP ${r.status}`);
+  ser.model = await ort.InferenceSession.create(new Uint8Array(await r.arrayBuffer()), options);
   return ser;
 }
 
