@@ -13,10 +13,11 @@ from .data import (CORPORA, CORPUS_READERS, DEFAULT_EMOTIONS, TRAIN_EXTRA, SerEr
                          speaker_key)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'TUNING', 'TUNING_FLAGS', 'FAMILY_ARGS', 'FAMILY_HELP', 'TORCH_MODELS',
-           'command', 'build_parser', 'main', 'run_ser', 'prepare_cmd', 'download_cmd', 'environment', 'check_cmd',
-           'train_cmd', 'predict_cmd', 'info_cmd', 'evaluate_cmd', 'timeline_cmd', 'listen_cmd', 'serve_cmd',
-           'export_cmd', 'grid_search_cmd']
+__all__ = ['COMMANDS', 'NESTED', 'DISTRIBUTIONS', 'TUNING', 'TUNING_FLAGS', 'FAMILY_ARGS',
+           'FAMILY_HELP', 'TORCH_MODELS', 'command', 'build_parser', 'main', 'run_ser',
+           'prepare_cmd', 'download_cmd', 'environment', 'check_cmd', 'train_cmd',
+           'predict_cmd', 'info_cmd', 'evaluate_cmd', 'timeline_cmd', 'listen_cmd',
+           'serve_cmd', 'export_cmd', 'grid_search_cmd']
 
 # %% ../nbs/09_cli.ipynb #1ffa3aeb
 COMMANDS: dict[str, tuple] = {}
