@@ -557,7 +557,8 @@ def _predict_args(p):
                         "not an emotion (default: %(default)g; 0: no gate)")
     p.add_argument("--adapt", action="store_true",
                    help="first take the model's standardisation from the files given, unlabelled "
-                        "(test-time adaptation, chapter 10; frozen-encoder heads)")
+                        "(test-time adaptation, chapter 10; frozen-encoder heads and their "
+                        "exports, the default model among them)")
     p.add_argument("--min-confidence", type=float, metavar="P",
                    help="an answer whose best probability is below P says 'uncertain' instead of "
                         "an emotion (chapter 10 shows what each P keeps)")

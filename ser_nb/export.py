@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from onnx import load_model, numpy_helper
+
 from .data import SAMPLE_RATE, SerError
 from .deep import DeepEmotionRecognizer, RecurrentNet, frame_stats
 from .features import frame_dim
@@ -22,8 +24,9 @@ from .transformer import (
     WHISPER_HOP, Backbone, LayerHead, TransformerEmotionRecognizer, pool_frames)
 
 # %% auto #0
-__all__ = ['OPSET', 'QUANTIZED_OPS', 'WhisperLogMel', 'EncoderStates', 'FrozenGraph', 'TunedGraph',
-           'RecurrentGraph', 'export_graph', 'as_if_trained', 'to_onnx', 'quantize_int8']
+__all__ = ['STATS', 'OUTPUTS', 'OPSET', 'QUANTIZED_OPS', 'WhisperLogMel', 'EncoderStates',
+           'FrozenGraph', 'TunedGraph', 'RecurrentGraph', 'export_graph', 'as_if_trained',
+           'AdaptableGraph', 'to_onnx', 'quantize_int8']
 
 # %% ../nbs/08b_export.ipynb #b0d87b89
 class WhisperLogMel(nn.Module):
@@ -75,9 +78,12 @@ class EncoderStates(nn.Module):
         return torch.stack(states)
 
 # %% ../nbs/08b_export.ipynb #f82aff0b
+# a frozen head's standardisation: inputs of its ONNX graph, the training's by default
+STATS = ("mean", "std")
+
 class FrozenGraph(nn.Module):
-    """A frozen-encoder model as one graph:
-    samples `(1, n)` -> every layer's statistics -> standardised -> its head -> probabilities."""
+    """A frozen-encoder model as one graph: samples `(1, n)` -> every layer's statistics
+    -> standardised (by the training's statistics, or those given) -> its head -> probabilities."""
     def __init__(self, m:TransformerEmotionRecognizer):
         super().__init__()
         if m.norm != "global":
@@ -85,13 +91,23 @@ class FrozenGraph(nn.Module):
                            "once, which a graph of one clip cannot do: export a model trained with "
                            "norm 'global'")
         self.states, self.head = EncoderStates(m.backbone), m.head
-        for k, a in zip(("mean", "std"), m.stats_):
+        for k, a in zip(STATS, m.stats_):
             self.register_buffer(k, torch.from_numpy(np.asarray(a, dtype=np.float32)))
-    def forward(self, wave:torch.Tensor)->torch.Tensor:
+
+    def embedding(self, wave:torch.Tensor)->torch.Tensor:
+        "Each layer's statistics over the clip's frames, as the head reads them `(1, layers, d)`."
         states = self.states(wave)
         # one whole clip: every frame is real
         E = pool_frames(states, torch.ones(states.shape[1:3], dtype=torch.bool))
-        return self.head((E[..., :self.mean.shape[-1]] - self.mean)/self.std).softmax(1)
+        return E[..., :self.mean.shape[-1]]
+
+    def classify(self, E:torch.Tensor, mean=None, std=None)->torch.Tensor:
+        "Probabilities of `embedding`s standardised by `mean` and `std` (default: the training's)."
+        m, s = (self.mean, self.std) if mean is None else (mean, std)
+        return self.head((E - m)/s).softmax(1)
+
+    def forward(self, wave:torch.Tensor)->torch.Tensor: return self.classify(self.embedding(wave))
+
 
 # %% ../nbs/08b_export.ipynb #b6afb2b6
 class TunedGraph(nn.Module):
@@ -171,6 +187,20 @@ def as_if_trained(m:EmotionModel, # an untrained LSTM, GRU or transformer model
                     1 + rng.random((L, d)).astype(np.float32))
     return m
 
+# %% ../nbs/08b_export.ipynb #26f7acbb
+OUTPUTS = ("probabilities", "embedding")  # what the graphs give; "embedding": a frozen head's only
+
+class AdaptableGraph(nn.Module):
+    """A `FrozenGraph` as exported: its standardisation `STATS` are inputs, and it gives, beside the
+    probabilities, the statistics it standardised, which `adapt_to` averages over a user's clips."""
+    def __init__(self, graph:FrozenGraph):
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, wave:torch.Tensor, mean:torch.Tensor, std:torch.Tensor)->tuple:
+        E = self.graph.embedding(wave)
+        return self.graph.classify(E, mean, std), E
+
 # %% ../nbs/08b_export.ipynb #79516716
 # ONNX operator set: opset 17 has every operation these graphs use,
 # and every current onnxruntime runs it
@@ -179,15 +209,25 @@ OPSET = 17
 def to_onnx(graph:nn.Module, # from `export_graph`
             example:np.ndarray, # an input of the shape the graph reads (its length is left free)
            )->bytes: # the ONNX model
-    "Trace `graph` on `example` and return the ONNX model, with the time axis of its input dynamic."
+    """Trace `graph` on `example` and return the ONNX model, its input's time axis dynamic; a frozen
+    head's is an `AdaptableGraph`, its statistics inputs that default to the training's."""
+    frozen = isinstance(graph, FrozenGraph)
+    args = (torch.from_numpy(example), *(getattr(graph, k) for k in STATS if frozen))
+    module = AdaptableGraph(graph).eval() if frozen else graph
     with tempfile.TemporaryDirectory() as d, warnings.catch_warnings(), torch.no_grad():
         # the exporter warns about traced shape arithmetic and its own deprecation
         warnings.simplefilter("ignore")
         path = Path(d)/"model.onnx"
-        torch.onnx.export(graph, (torch.from_numpy(example),), path, dynamo=False,
-                          opset_version=OPSET, input_names=["input"],
-                          output_names=["probabilities"], dynamic_axes={"input": {1: "time"}})
-        return path.read_bytes()
+        torch.onnx.export(module, args, path, dynamo=False, opset_version=OPSET,
+                          input_names=["input", *STATS][:len(args)],
+                          output_names=list(OUTPUTS[:1 + frozen]),
+                          dynamic_axes={"input": {1: "time"}})
+        model = load_model(path)
+    # an initializer named as an input is that input's default value
+    model.graph.initializer.extend(numpy_helper.from_array(a.numpy(), k)
+                                   for k, a in zip(STATS, args[1:]))
+    return model.SerializeToString()
+
 
 # %% ../nbs/08b_export.ipynb #07d2d1cb
 # what int8 covers; convolutions (the STFT basis, Whisper's stem) stay float32

@@ -18,7 +18,6 @@ from .data import (DEFAULT_EMOTIONS, EMOTIONS, PACKAGE, TRAIN_EXTRA, Waveform, A
                          SerError, as_sources, audio_files, file_digest, is_single, read_split_csv,
                          select_emotions, speaker_folds, speaker_key)
 from .results import json_default
-from .augment import augment_table, parse_augment
 from .speech import MIN_SPEECH, check_speech, speech_error
 
 # %% auto #0
@@ -141,7 +140,7 @@ class EmotionModel:
     def adapt_to(self, x)->EmotionModel:
         "Standardise inputs over unlabelled clips `x` (test-time adaptation), where a family can."
         raise SerError(f"{self.name}: a {self.family} model cannot adapt to unlabelled clips; "
-                       "a head on a frozen encoder can (e.g. the pretrained 'whisper-base')")
+                       "a head on a frozen encoder can, and its export (e.g. the default model)")
     def _save_weights(self, folder:Path): raise NotImplementedError
     @classmethod
     def _load_weights(cls, folder:Path, card:dict)->EmotionModel: raise NotImplementedError
@@ -504,6 +503,8 @@ def training_table(rec:EmotionModel, # the model to train, of any family
                    copies:int=1, # with `augment`: corrupted copies of each training clip
                   )->pd.DataFrame:
     "What `rec` trains on: `train`, and with `augment` its corrupted copies (`augment_table`)."
+    # imported here: the corruptions' scipy.signal would cost every `ser predict` most of a second
+    from ser_nb.augment import augment_table
     if not augment: return train
     if rec.corrupts_while_training(augment):
         if copies != 1: raise SerError(f"copies: {rec.name} corrupts its training audio afresh "
@@ -526,6 +527,7 @@ def fit_and_save(rec:EmotionModel, # an unfitted model of any family, with a `_t
     table = training_table(rec, train, augment, copies)
     rec.fit(table, csv=train_csv)
     if augment:  # the card counts the clips; the corruptions are described beside them
+        from ser_nb.augment import parse_augment
         fresh = table is train  # corrupted afresh every epoch, not stored copies
         copied = {"kinds": list(parse_augment(augment)), "copies": None if fresh else copies,
                   "seed": 0, "n": len(table)}

@@ -15,10 +15,10 @@ from .model import (
     EmotionModel, ModelError, failed_error, library_versions, proba_rows, register)
 
 # %% auto #0
-__all__ = ['ONNX_FILE', 'QUANTIZE', 'OnnxEmotionModel', 'export_onnx', 'agreement']
+__all__ = ['ONNX_FILE', 'ADAPTED_FILE', 'QUANTIZE', 'OnnxEmotionModel', 'export_onnx', 'agreement']
 
 # %% ../nbs/08c_runtime.ipynb #4e206e89
-ONNX_FILE = "model.onnx"
+ONNX_FILE, ADAPTED_FILE = "model.onnx", "adapted.npz"  # the graph; statistics `adapt_to` took
 
 @register
 class OnnxEmotionModel(EmotionModel):
@@ -38,6 +38,7 @@ class OnnxEmotionModel(EmotionModel):
         super().__init__(emotions, name)
         self.onnx, self.inputs, self.exported = onnx, inputs, exported
         self.source, self.threads, self._session = source or {}, threads, None
+        self.adapted = {}  # the standardisation fed to the graph after `adapt_to`
 
 # %% ../nbs/08c_runtime.ipynb #2db1b3c4
 @patch(as_prop=True)
@@ -47,6 +48,8 @@ def session(self:OnnxEmotionModel):
         import onnxruntime as ort
         opts = ort.SessionOptions()
         if self.threads: opts.intra_op_num_threads = self.threads
+        # not its warning that an adaptable graph's statistics are inputs (08b), at every start
+        opts.log_severity_level = 3
         self._session = ort.InferenceSession(self.onnx, opts,
                                              providers=["CPUExecutionProvider"])
     return self._session
@@ -71,7 +74,7 @@ def predict_proba_each(self:OnnxEmotionModel, paths:list[str], progress:bool=Fal
     "Probabilities per file (NaN rows for bad files), `{row: error}`; a clip at a time, as traced."
     out, failed = {}, {}
     for k, p in enumerate(tqdm(paths, desc="onnx", disable=not progress, leave=False)):
-        try: out[k] = self.session.run(None, {"input": self.model_input(p)})[0][0]
+        try: out[k] = self.session.run(None, {"input": self.model_input(p), **self.adapted})[0][0]
         except SerError as e: failed[k] = str(e)
     return proba_rows(len(paths), len(self.labels), failed,
                       lambda good: np.stack([out[k] for k in good])), failed
@@ -83,6 +86,27 @@ def predict_proba(self:OnnxEmotionModel, x)->np.ndarray:
     P, failed = self.predict_proba_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
+
+# %% ../nbs/08c_runtime.ipynb #0702ee57
+@patch
+def adapt_to(self:OnnxEmotionModel,
+             x, # unlabelled clips of the audio to come: paths, recordings or a table
+            )->OnnxEmotionModel:
+    """Standardise by the statistics of `x` from now on, as the frozen head it was exported from
+    would (chapter 10's test-time adaptation): its graph takes them as inputs."""
+    if "embedding" not in [o.name for o in self.session.get_outputs()]:
+        raise SerError(f"{self.name}: this graph has its statistics inside; only an exported head "
+                       "on a frozen encoder adapts to unlabelled clips (e.g. 'whisper-base-int8')")
+    E = []
+    for p in as_sources(x):  # unreadable files are left out here; predicting reports them
+        try: E.append(self.session.run(["embedding"], {"input": self.model_input(p)})[0][0])
+        except SerError: pass
+    if len(E) < 2:
+        raise SerError(f"adapting takes the statistics of several readable clips; got {len(E)}")
+    E = np.stack(E)
+    self.adapted = {"mean": E.mean(0), "std": E.std(0) + np.float32(1e-5)}
+    self.info["adapted_to"] = len(E)
+    return self
 
 # %% ../nbs/08c_runtime.ipynb #2bc85cdb
 @patch
@@ -103,6 +127,7 @@ def card(self:OnnxEmotionModel)->dict:
 @patch
 def _save_weights(self:OnnxEmotionModel, folder:Path):
     (Path(folder)/ONNX_FILE).write_bytes(self.onnx)
+    if self.adapted: np.savez(Path(folder)/ADAPTED_FILE, **self.adapted)
 
 # %% ../nbs/08c_runtime.ipynb #1fdcc43e
 @patch(cls_method=True)
@@ -110,7 +135,10 @@ def _load_weights(cls:OnnxEmotionModel, folder:Path, card:dict):
     onnx = (Path(folder)/ONNX_FILE).read_bytes()
     if not onnx.startswith(b"\x08"):
         raise ModelError(f"{Path(folder)/ONNX_FILE}: not an ONNX model")
-    return cls(onnx, card["labels"], card["name"], card["inputs"], card["exported"], source=card)
+    m = cls(onnx, card["labels"], card["name"], card["inputs"], card["exported"], source=card)
+    if (Path(folder)/ADAPTED_FILE).is_file():
+        with np.load(Path(folder)/ADAPTED_FILE, allow_pickle=False) as f: m.adapted = dict(f)
+    return m
 
 # %% ../nbs/08c_runtime.ipynb #8221ee80
 def _example_input(inputs:dict, # what the graph reads, as `export_graph` describes it

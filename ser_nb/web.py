@@ -73,6 +73,9 @@ def web_model(model:EmotionModel, # a loaded model
              ): # an `OnnxEmotionModel` whose graph goes from 16 kHz samples to probabilities
     "The model the page runs: `model` if its ONNX graph reads samples, else its int8 export."
     name, inputs = name or model.name, getattr(model, "inputs", None) or {}
+    if getattr(model, "adapted", None):
+        raise SerError(f"{name}: adapted to unlabelled clips, which the page does not read: "
+                       "export the model as it was trained")
     if model.family == "onnx" and inputs.get("kind") == "wave": return model
     if model.family in ("onnx", "deep"):
         raise SerError(f"{name}: an LSTM or GRU graph reads frames of features, which the browser "

@@ -2,7 +2,7 @@
 import json, os, re, subprocess, sys
 from pathlib import Path
 
-import pandas as pd, pytest
+import numpy as np, pandas as pd, pytest
 
 from ser_nb.data import make_toy_corpus
 
@@ -161,14 +161,31 @@ def test_predict_abstains_below_min_confidence():
 
 
 def test_predict_adapts_a_frozen_head_to_the_files_given():
-    "`--adapt`: a head on a frozen encoder takes its standardisation from the files it predicts; a model that cannot says so."
+    "`--adapt`: a head on a frozen encoder, or its export (the default), takes its standardisation from the files it predicts; a model that cannot says so."
     import os
     examples = Path(__file__).resolve().parents[1]/"examples"
-    refused = ser("predict", examples, "--adapt")  # the default: an ONNX graph, its statistics inside
+    refused = ser("predict", "classical", examples, "--adapt")
     assert refused.returncode != 0 and "cannot adapt to unlabelled clips" in refused.stderr and "Traceback" not in refused.stderr
+    probabilities = lambda r: np.array([list(json.loads(l)["probabilities"].values()) for l in r.stdout.splitlines()])
+    plain, adapted = (ser("predict", examples, "--json", *extra) for extra in ((), ("--adapt",)))
+    assert plain.returncode == adapted.returncode == 0, adapted.stderr
+    p, a = probabilities(plain), probabilities(adapted)
+    assert p.shape == a.shape == (5, 4) and np.abs(p - a).max() > 0.01  # standardised by the clips' own statistics
     hub = Path(os.environ.get("HF_HOME", Path.home()/".cache/huggingface"))/"hub"/"models--openai--whisper-base"
     if not hub.is_dir(): return  # the whisper-base encoder comes from the Hub (or $HF_HOME)
-    plain, adapted = (ser("predict", "whisper-base", examples, "--json", *extra) for extra in ((), ("--adapt",)))
-    assert plain.returncode == adapted.returncode == 0, adapted.stderr
-    p, a = ([json.loads(l)["probabilities"] for l in r.stdout.splitlines()] for r in (plain, adapted))
-    assert len(p) == len(a) == 5 and p != a  # the same clips, standardised by their own statistics
+    torch_adapted = ser("predict", "whisper-base", examples, "--json", "--adapt")
+    assert torch_adapted.returncode == 0, torch_adapted.stderr
+    t = probabilities(torch_adapted)
+    # the int8 export adapts as its torch head does: int8 weights move probabilities by a few hundredths
+    assert (t.argmax(1) == a.argmax(1)).all() and np.abs(t - a).max() < 0.1, (t, a)
+
+
+def test_predict_imports_only_what_it_needs():
+    "`ser predict` with the default model imports no torch, scikit-learn, librosa or scipy.signal (the corruptions of chapter 01c): each would add most of a second to every cold start."
+    clip = Path(__file__).resolve().parents[1]/"examples"/"ravdess-actor01-angry.flac"
+    code = ("import sys; from ser_nb.cli import main; sys.argv = ['ser', 'predict', sys.argv[1]]\n"
+            "try: main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'librosa') or m.startswith('scipy.signal')))")
+    r = subprocess.run([sys.executable, "-c", code, str(clip)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "angry" in r.stdout and r.stdout.strip().splitlines()[-1] == "[]", r.stdout

@@ -75,3 +75,13 @@ def test_search_in_browser(browser):
     "The search box finds a notebook's page from its title."
     if "search" not in browser: pytest.skip("no notebook page besides the index to search for")
     assert not browser["search"], "\n".join(browser["search"])
+
+
+def test_links_between_pages_reach_their_anchors(docs):
+    "Every link from one page of the site to a section of another (`page.html#anchor`) lands on an element with that id."
+    import re
+    ids = {p.name: set(re.findall(r'\bid="([^"]+)"', p.read_text(encoding="utf-8"))) for p in docs.glob("*.html")}
+    missing = [f"{src}: {page}#{anchor}" for src in sorted(ids)
+               for page, anchor in re.findall(r'href="([\w.-]+\.html)#([^"]+)"', (docs / src).read_text(encoding="utf-8"))
+               if page in ids and anchor not in ids[page]]
+    assert not missing, f"{len(missing)} link(s) to a missing anchor:\n" + "\n".join(missing[:40])

@@ -105,6 +105,32 @@ def extract_images(docs: Path) -> int:
     return n
 
 
+HREF = re.compile(r'href="([\w.-]+\.html)#([^"]+)"')
+
+
+def fix_anchors(docs: Path) -> int:
+    """Point links at a method's section where nbdev named the bare function: a function patched onto
+    a class (`@patch def mfcc(self:Clip)`) is `features.html#mfcc` in nbdev's index, while its section
+    on the page is `clip.mfcc`. A link whose anchor is missing and that exactly one `X.anchor` id
+    matches (not counting the table of contents' `toc-` ids) is rewritten to it; return how many."""
+    pages = {p.name: p for p in docs.glob("*.html")}
+    ids = {n: set(re.findall(r'\bid="([^"]+)"', p.read_text(encoding="utf-8"))) for n, p in pages.items()}
+    n = 0
+    def fix(m):
+        nonlocal n
+        page, anchor = m.group(1), m.group(2)
+        if page not in ids or anchor in ids[page]: return m.group(0)
+        found = [i for i in ids[page] if i.endswith("." + anchor) and not i.startswith("toc-")]
+        if len(found) != 1: return m.group(0)
+        n += 1
+        return f'href="{page}#{found[0]}"'
+    for p in pages.values():
+        text = p.read_text(encoding="utf-8")
+        new = HREF.sub(fix, text)
+        if new != text: p.write_text(new, encoding="utf-8")
+    return n
+
+
 def build(workers: int = 2, incremental: bool = False, strict: bool = False, quiet: bool = False,
           allow_broken_links: bool = False) -> Path:
     "Build the site; return the `_docs` folder."
@@ -146,6 +172,7 @@ def build(workers: int = 2, incremental: bool = False, strict: bool = False, qui
     shutil.rmtree(docs, ignore_errors=True)
     shutil.move(str(out), str(docs))
     say(f"wrote {extract_images(docs)} pictures to PAGE_files/figure-html/")
+    say(f"pointed {fix_anchors(docs)} links to a patched method at its section")
     missing = [nb.relative_to(nbs) for nb in nbl if not page_for(nb, nbs, docs).is_file()]
     if missing: sys.exit(f"build_docs: no page for {', '.join(map(str, missing))}")
     say(f"wrote {os.path.relpath(docs)}/ ({', '.join(page_for(nb, nbs, docs).name for nb in nbl)})")

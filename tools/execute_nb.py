@@ -1,7 +1,9 @@
-"""Execute chapters top to bottom and keep their outputs: `python tools/execute_nb.py [--all] nbs/03_model.ipynb [...]`.
+"""Execute chapters top to bottom and keep their outputs:
+`python tools/execute_nb.py [--all | --rerun NAME[,NAME...]] nbs/03_model.ipynb [...]`.
 
 Every cell runs in order in the notebook's folder, as `nbdev-test` runs it, except the heavy `#| notest` cells: they keep
-the outputs of the run that made their stored results (`--all` runs them too, rewriting those results). The notebook is written back only if every cell ran, then
+the outputs of the run that made their stored results (`--all` runs them too, rewriting those results; `--rerun` runs
+those whose source names one of the NAMEs, e.g. the result file a cell saves). The notebook is written back only if every cell ran, then
 `nbdev-clean` strips the metadata. This is how the committed outputs, which the site shows, are made."""
 import os, re, subprocess, sys, time
 from pathlib import Path
@@ -12,20 +14,27 @@ from execnb.shell import CaptureShell
 NOTEST = re.compile(r"^\s*#\|\s*notest\s*$", re.M)
 
 
-def execute(path: Path, heavy: bool = False):
-    "Run the cells of `path` that CI runs (and the `notest` ones if `heavy`), keeping the others' outputs; write it back if all ran."
+def execute(path: Path, heavy=False):
+    "Run the cells of `path` that CI runs, and the `notest` ones if `heavy` is True or names text in them; keep the others' outputs; write it back if all ran."
     nb, cwd, t0 = read_nb(path), os.getcwd(), time.time()
     shell = CaptureShell(path, mpl_format="png")
     os.chdir(path.parent)
-    try: shell.run_all(nb, exc_stop=True, preproc=lambda c: c.cell_type != "code" or (not heavy and bool(NOTEST.search(c.source))))
+    def skip(c):
+        "Markdown, and the heavy cells not asked for."
+        if c.cell_type != "code": return True
+        if not NOTEST.search(c.source): return False
+        return not (heavy is True or any(n in c.source for n in heavy or ()))
+    try: shell.run_all(nb, exc_stop=True, preproc=skip)
     finally: os.chdir(cwd)
     write_nb(nb, path)
     print(f"{path}: executed in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":
-    heavy = "--all" in sys.argv[1:]
-    paths = [Path(p).resolve() for p in sys.argv[1:] if p != "--all"]
+    args = sys.argv[1:]
+    rerun = args[args.index("--rerun") + 1].split(",") if "--rerun" in args else []
+    heavy = True if "--all" in args else rerun
+    paths = [Path(p).resolve() for p in args if p != "--all" and p != "--rerun" and p.endswith(".ipynb")]
     for p in paths: execute(p, heavy)
     clean = Path(sys.executable).parent/"nbdev-clean"
     for p in paths: subprocess.run([str(clean), "--fname", str(p)], check=True)

@@ -33,7 +33,8 @@ def readme(nb_path:Path=ROOT/"nbs/index.ipynb")->str:
         out = "".join(_text(o) for o in cell.get("outputs", [])).strip()
         if out: parts.append(f"```\n{out}\n```")
     body = "\n\n".join(parts) + "\n"
-    return re.sub(r"\]\((\d\d\w*\.ipynb)\)", r"](nbs/\1)", body)  # chapter links work on GitHub
+    # chapter links (and the glossary's) work on GitHub
+    return re.sub(r"\]\(((?:\d\d\w*|glossary)\.ipynb[^)]*)\)", r"](nbs/\1)", body)
 
 if __name__ == "__main__":
     text, dest = readme(), ROOT/"README.md"
