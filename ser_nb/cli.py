@@ -336,8 +336,9 @@ def _transformer_args(p):
     g.add_argument("--exclude-hindi", action="store_true",
                    help="leave the Hindi corpus (and URDU, its stand-in here) out of both CSVs")
     g.add_argument("--init-from", metavar="MODEL",
-                   help="go on training a saved transformer model on the new data "
-                        "(transfer learning); new emotions are added")
+                   help="go on training a saved transformer model (a folder, or a pretrained "
+                        "name: whisper-base) on the new data (transfer learning); new emotions "
+                        "are added")
     _tuning_args(p)
 
 # %% ../nbs/09_cli.ipynb #96d18fa7
@@ -483,9 +484,10 @@ def _train(args)->dict:
         given.update(_transformer_params(args))
         encoder = args.model_name or "facebook/wav2vec2-base"
         excluded = ("hindi", "urdu") if args.exclude_hindi else ()
+        init_from = args.init_from and _model_folder(args.init_from)  # or a pretrained name
         return train_from_csv(encoder, args.train_csv, args.test_csv, out,
                               params={**params, **given}, frozen=args.frozen,
-                              init_from=args.init_from, checkpoint=args.checkpoint,
+                              init_from=init_from, checkpoint=args.checkpoint,
                               exclude_corpora=excluded, **common)
     from ser_nb.deep import train_from_csv
     if args.frames: given["frames"] = args.frames

@@ -27,7 +27,7 @@ __all__ = ['FAMILIES', 'CARD_FORMAT', 'UNCERTAIN', 'MAX_DURATION', 'METRICS', 'P
            'confident', 'proba_rows', 'failed_error', 'duration_error', 'card_json',
            'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs',
            'cv_table', 'label_order', 'split_protocol', 'training_table', 'fit_and_save',
-           'pretrained', 'EmotionPipeline', 'pipeline']
+           'clip_stats', 'pretrained', 'EmotionPipeline', 'pipeline']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -538,6 +538,15 @@ def fit_and_save(rec:EmotionModel, # an unfitted model of any family, with a `_t
     rec.save(out)
     seconds = round(time.time() - t0, 2)
     return {**m, "n_train": rec.info["training"]["n"], "seconds": seconds, "out": str(out)}
+
+# %% ../nbs/03_model.ipynb #ec81b3c7
+def clip_stats(E:np.ndarray, # one row per clip: `(clips, ...)`
+              )->tuple[np.ndarray, np.ndarray]: # the mean and the standard deviation (+ 1e-5)
+    "What a model standardises by: the mean and standard deviation of `E` over its clips."
+    if len(E) < 2:
+        raise SerError("standardising takes the statistics of several readable clips; "
+                       f"got {len(E)}")
+    return E.mean(0), E.std(0) + 1e-5
 
 # %% ../nbs/03_model.ipynb #883a016b
 PRETRAINED = {

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_results.ipynb #9769d50f
 from __future__ import annotations
-import json, os
+import gzip, json, os
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +42,10 @@ def save_result(name:str, # in `results_dir()`: `.json`, or `.csv`/`.csv.gz` for
         if not isinstance(value, pd.DataFrame):
             got = type(value).__name__
             raise TypeError(f"{name}: a .csv result must be a DataFrame, got {got}")
-        # the same table, the same bytes
-        gz = {"compression": {"method": "gzip", "mtime": 0}} if name.endswith(".gz") else {}
-        return atomic_write(path, lambda tmp: value.to_csv(tmp, index=False, **gz))
+        data = value.to_csv(index=False).encode()
+        # the same table, the same bytes: no time and no (temporary) file name in the gzip header
+        if name.endswith(".gz"): data = gzip.compress(data, mtime=0)
+        return atomic_write(path, lambda tmp: tmp.write_bytes(data))
     if path.suffix != ".json":
         raise ValueError(f"{name}: results are .json, .csv or .csv.gz files")
     text = json.dumps(value, indent=1, default=json_default, ensure_ascii=False) + "\n"

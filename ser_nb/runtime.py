@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .data import SerError, as_sources, load_audio
 from .model import (
-    EmotionModel, ModelError, failed_error, library_versions, proba_rows, register)
+    EmotionModel, ModelError, clip_stats, failed_error, library_versions, proba_rows, register)
 
 # %% auto #0
 __all__ = ['ONNX_FILE', 'ADAPTED_FILE', 'QUANTIZE', 'OnnxEmotionModel', 'export_onnx', 'agreement']
@@ -101,10 +101,8 @@ def adapt_to(self:OnnxEmotionModel,
     for p in as_sources(x):  # unreadable files are left out here; predicting reports them
         try: E.append(self.session.run(["embedding"], {"input": self.model_input(p)})[0][0])
         except SerError: pass
-    if len(E) < 2:
-        raise SerError(f"adapting takes the statistics of several readable clips; got {len(E)}")
-    E = np.stack(E)
-    self.adapted = {"mean": E.mean(0), "std": E.std(0) + np.float32(1e-5)}
+    mean, std = clip_stats(np.stack(E))
+    self.adapted = {"mean": mean, "std": std}
     self.info["adapted_to"] = len(E)
     return self
 

@@ -24,9 +24,9 @@ from .data import (DEFAULT_EMOTIONS, SAMPLE_RATE, Waveform, SerError, as_sources
                          read_split_csv)
 from .features import cache_dir_of, cache_key, cacheable
 from .augment import augment, other_voices, parse_augment
-from .model import (EmotionModel, ModelError, describe_data, failed_error, fit_and_save,
-                          label_order, library_versions, metrics, proba_rows, register,
-                          training_table)
+from .model import (EmotionModel, ModelError, clip_stats, describe_data, failed_error,
+                          fit_and_save, label_order, library_versions, metrics, proba_rows,
+                          register, training_table)
 from .training import (TrainConfig, batches, clip_speakers, held_out, learned_weights,
                              pick_device, plot_history, train_loop, training_card, training_rows)
 
@@ -353,7 +353,7 @@ class TuneConfig(TrainConfig):
 
 # %% ../nbs/06_transformer.ipynb #f3a68e1d
 def _check_settings(frozen:bool, # a head on the frozen encoder, or fine-tuning
-                    pooled:str, norm:str, val_size:float, # as the model takes them
+                    pooled:str, norm:str, # as the model takes them
                     params:dict, # its other keywords: the head's settings and the training's
                    )->tuple[dict, dict]: # the head's settings (defaults filled in), the training's
     "An error for a setting the model does not take; the head's and the training's settings."
@@ -366,9 +366,6 @@ def _check_settings(frozen:bool, # a head on the frozen encoder, or fine-tuning
                        f"head: {', '.join(net)}; training: {', '.join(train)}")
     if pooled not in POOLED:
         raise SerError(f"pooled must be one of {', '.join(POOLED)}, got {pooled!r}")
-    if frozen and not val_size:
-        raise SerError("a frozen encoder's head needs held-out speakers to pick its epoch: "
-                       "val_size must be above 0")
     if norm not in HEAD_NORMS or norm != "global" and not frozen:
         raise SerError(f"norm must be one of {', '.join(HEAD_NORMS)} (and 'global' when "
                        f"fine-tuning), got {norm!r}")
@@ -395,7 +392,7 @@ class TransformerEmotionRecognizer(EmotionModel):
                  progress:bool=False, # progress bars
                  **params, # `HEAD_DEFAULTS`, `HEAD_TRAINING` (frozen); `NET_DEFAULTS`, `TuneConfig`
                 ):
-        self.head_params, settings = _check_settings(frozen, pooled, norm, val_size, params)
+        self.head_params, settings = _check_settings(frozen, pooled, norm, params)
         name = Path(model_name).name if os.path.isdir(model_name) else model_name
         super().__init__(emotions, name=name)
         self.model_name, self.revision, self.frozen, self.norm = model_name, revision, frozen, norm
@@ -456,7 +453,7 @@ def _fit_frozen(self:TransformerEmotionRecognizer,
                )->list[dict]: # one row per epoch
     "Embed `df` with the frozen encoder (cached), standardise, train the head (new, or further)."
     E = self.embeddings(df)
-    if self.head is None: self.stats_ = (E[~held].mean(0), E[~held].std(0) + 1e-5)
+    if self.head is None: self.stats_ = clip_stats(E[~held])
     X = self._standard(E, self._groups(df))
     torch.manual_seed(self.config.seed)
     if self.head is None:
@@ -522,9 +519,7 @@ def adapt_to(self:TransformerEmotionRecognizer,
     # unreadable files are left out here; predicting reports them
     E = self.embeddings(x, errors="skip")[0]
     E = E[~np.isnan(E).any(axis=(1, 2))]
-    if len(E) < 2:
-        raise SerError(f"adapting takes the statistics of several readable clips; got {len(E)}")
-    self.stats_ = (E.mean(0), E.std(0) + 1e-5)
+    self.stats_ = clip_stats(E)
     self.info["adapted_to"] = len(E)
     return self
 
@@ -975,7 +970,8 @@ def continue_from(folder:str|Path, # a saved transformer model
         raise SerError(f"{folder}: a {m.family} model; "
                        "only transformer models can be trained further here")
     allowed = set(HEAD_TRAINING) if m.frozen else {f.name for f in fields(TuneConfig)}
-    bad = sorted(set(settings) - allowed - {"balance", "checkpoint", "progress", "trim"})
+    free = {"balance", "checkpoint", "progress", "trim", "val_size"}  # the model's own
+    bad = sorted(set(settings) - allowed - free)
     if bad:
         raise SerError(f"{folder}: {', '.join(bad)} cannot change when training on "
                        f"(training settings: {', '.join(sorted(allowed))})")

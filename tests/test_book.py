@@ -92,3 +92,22 @@ def test_tests_compare_values(nb):
     bad = [f"cell {i}: {m.group(0)[:70]}" for i, c in enumerate(cells(nb)) if c["cell_type"] == "code"
            for m in TRUE_TEST.finditer(source(c))]
     assert not bad, f"{nb.name}: " + "; ".join(bad)
+
+
+NOTEST = re.compile(r"^\s*#\|\s*notest\s*$", re.M)
+SOLUTION = re.compile(r'\A#\|\s*code-fold:\s*true\s*\n#\|\s*code-summary:\s*"Solution"')
+CHECK = re.compile(r"\b(?:test_eq|test_ne|test_close|test_fail|test_eq_type|test_shuffled)\(|^\s*assert\b", re.M)
+
+
+@pytest.mark.parametrize("nb", [nb for nb in CHAPTERS if not nb.name.startswith("00_")], ids=lambda p: p.name)
+def test_exercises_with_solutions_that_check_themselves(nb):
+    "A chapter ends with `## Exercises`: two or more, each with a folded solution that CI runs and that checks its claim."
+    cs = cells(nb)
+    heads = [i for i, c in enumerate(cs) if c["cell_type"] == "markdown" and source(c).strip() == "## Exercises"]
+    assert heads, f"{nb.name}: no '## Exercises' heading cell"
+    rest = cs[heads[-1] + 1:]
+    tasks = [c for c in rest if c["cell_type"] == "markdown" and re.match(r"\*\*Exercise \d+", source(c))]
+    solutions = [source(c) for c in rest if c["cell_type"] == "code" and SOLUTION.match(source(c))]
+    assert len(tasks) >= 2 and len(solutions) == len(tasks), f"{nb.name}: {len(tasks)} exercises, {len(solutions)} solutions"
+    bad = [s.splitlines()[2][:60] for s in solutions if not CHECK.search(s) or NOTEST.search(s)]
+    assert not bad, f"{nb.name}: solutions that check nothing, or that CI skips (#| notest): {bad}"

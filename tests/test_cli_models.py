@@ -1,5 +1,5 @@
 "`ser train`, `ser predict`, `ser info` and `ser grid-search` as a user runs them: real subprocesses on a generated corpus, and on real RAVDESS clips where $SER_DATA has them."
-import json, os, shutil, subprocess, sys
+import json, os, re, shlex, shutil, subprocess, sys
 from pathlib import Path
 
 import numpy as np, pandas as pd, pytest, soundfile as sf
@@ -349,6 +349,50 @@ def test_transfer_learning_default_folder_and_exclude_hindi(toy, tmp_path, tiny_
     card = json.loads((tmp_path/"five/card.json").read_text())
     assert card["labels"] == ["sad", "neutral", "happy", "angry", "fear"] and card["continued_from"]["labels"] == ["sad", "neutral", "happy", "angry"]
     assert card["train_config"]["lr"] == 1e-5
+
+
+@pytest.mark.skipif(not (DATA/"urdu").is_dir(), reason="needs the URDU corpus in $SER_DATA")
+def test_init_from_takes_a_pretrained_name(tmp_path):
+    """`--init-from whisper-base` trains the shipped head further on a user's few labelled clips (a new language here), every epoch on all
+    of them (`--val-size 0`: too few clips to hold some out), and the model saved predicts."""
+    from ser_nb.data import read_corpus
+    from ser_nb.model import load, pretrained
+    urdu = read_corpus("urdu", DATA/"urdu")
+    few = urdu.groupby("emotion").head(2)
+    few.to_csv(tmp_path/"train.csv", index=False); urdu.drop(few.index).groupby("emotion").head(2).to_csv(tmp_path/"test.csv", index=False)
+    r = ser("train", "transformer", "--frozen", "--init-from", "whisper-base", "--epochs", "3", "--val-size", "0", "--train-csv", tmp_path/"train.csv",
+            "--test-csv", tmp_path/"test.csv", "--out", tmp_path/"me", "--json", cache=tmp_path/"cache")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path/"me/card.json").read_text())
+    assert card["continued_from"]["folder"] == str(pretrained("whisper-base")) and card["training"]["n"] == 8
+    assert card["val_size"] == 0 and len(card["history"]) == 3  # every epoch ran; the last one stays
+    emotion, confidence = load(tmp_path/"me").predict(urdu.path.iloc[-1])
+    assert emotion in card["labels"] and 0.25 <= confidence <= 1
+
+
+@pytest.mark.skipif(not (DATA/"urdu").is_dir(), reason="needs the URDU corpus in $SER_DATA")
+def test_your_own_voice_commands(tmp_path):
+    "Chapter 11's commands, exactly as the chapter shows them, on a folder of twenty clips laid out as it says; the model they save loads and predicts."
+    from conftest import NBS
+    from ser_nb.data import DEFAULT_EMOTIONS, read_corpus
+    from ser_nb.model import load, pretrained
+    shown = next("".join(o["data"]["text/markdown"]) for c in json.loads((NBS/"11_voice.ipynb").read_text())["cells"]
+                 for o in c.get("outputs", []) if "ser prepare folder" in "".join(o.get("data", {}).get("text/markdown", "")))
+    commands = [shlex.split(c) for c in re.search(r"```sh\n(.*?)```", shown, re.S).group(1).replace("\\\n", " ").strip().splitlines()]
+    assert [c[:2] for c in commands] == [["ser", "prepare"], ["ser", "train"], ["ser", "predict"]]
+    for emotion, clips in read_corpus("urdu", DATA/"urdu").groupby("emotion"):  # "me": five clips of each emotion
+        (tmp_path/"my-voice"/emotion).mkdir(parents=True)
+        for i, path in enumerate(clips.path[:5], 1): sf.write(tmp_path/"my-voice"/emotion/f"me_{i:02d}.wav", *sf.read(path))
+    for c in commands:
+        r = subprocess.run([*SER, *c[1:]], capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                           env={**os.environ, "SER_CACHE": str(tmp_path/"cache")})
+        assert r.returncode == 0, (c, r.stderr[-2000:])
+    assert r.stdout.split()[1] in DEFAULT_EMOTIONS, r.stdout  # `ser predict`: "FILE  EMOTION  CONFIDENCE"
+    me = load(tmp_path/"models/my-voice")
+    card = json.loads((tmp_path/"models/my-voice/card.json").read_text())
+    assert card["continued_from"]["folder"] == str(pretrained("whisper-base")) and card["training"]["n"] == 15
+    assert me.predict(str(tmp_path/"my-voice/sad/me_02.wav"))[0] in DEFAULT_EMOTIONS
+
 
 def test_accelerate_launch_two_cpu_processes(toy, tmp_path, tiny_whisper):
     "The multi-GPU path, `accelerate launch`, run on the CPU with two processes: one model is saved, and it predicts."

@@ -65,16 +65,24 @@ def test_page_built(docs, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_in_browser(browser, page):
-    "The page renders in Chromium: no errors, theme, title, headings, sidebar, plots loaded and drawn (see tools/browser_check.py)."
+    "The page renders in Chromium: no errors, theme, title, headings, sidebar, plots and players, layout at 1280 and 390 px (see tools/browser_check.py)."
     assert page in browser, f"{page} was not checked"
     probs = browser[page]
     assert not probs, f"{page} (screenshots in {SHOTS}):\n- " + "\n- ".join(probs)
 
 
 def test_search_in_browser(browser):
-    "The search box finds a notebook's page from its title."
+    "The search box finds a notebook's page from its title, and the page of an exported function from its name."
     if "search" not in browser: pytest.skip("no notebook page besides the index to search for")
     assert not browser["search"], "\n".join(browser["search"])
+    assert not browser["search by name"], "\n".join(browser["search by name"])
+
+
+def test_sidebar_in_book_order(root):
+    "The sidebar lists the index, then the chapters in book order (each uses only the ones before it), then the glossary."
+    from browser_check import sidebar_pages
+    chapters = sorted(p.with_suffix(".html").name for p in NBS.glob("[0-9]*.ipynb"))
+    assert sidebar_pages(NBS) == ["index.html", *chapters, "glossary.html"]
 
 
 def test_links_between_pages_reach_their_anchors(docs):

@@ -10,13 +10,18 @@ It serves `_docs/` on 127.0.0.1 and, for the index and every notebook's page:
   JavaScript errors and no resource failed to load; the cosmo theme is applied (navbar colour);
   the `<h1>` is the notebook's title and every `##`/`###` heading of the notebook is there;
   the sidebar lists every page in `nbs/sidebar.yml`'s order; there is at least one `<img>` per
-  stored picture output of the notebook and every `<img>` has loaded (`complete`, natural size > 0);
+  stored picture output of the notebook and every `<img>` has loaded (`complete`, natural size > 0); at least one
+  `<audio>` per audio player the notebook shows, each with a source that did not fail;
 - checks every picture file exists and is a non-empty PNG/JPEG that decodes;
 - takes a 1280x900 screenshot of the top of the page (not blank; navbar in the theme colour) and,
   when the page has plots, one with the content before its first plot hidden (so the plot sits at the
   top of the window), whose on-screen pixels must match the plot's own PNG (so the plot is really
   drawn, not a broken-image box);
-- on the index, types into the search box and checks that search returns links to pages.
+- on the index, types into the search box and checks that search finds a chapter by a word of its title, and the
+  page that documents an exported function by the function's name;
+- with Playwright's Chromium: at 1280 px every input cell whose lines fit 100 characters shows without a sideways
+  scroll bar; at 390 px (a phone) the page does not scroll sideways, nothing is cut off at its right edge, the prose is
+  14 px or more and the sidebar is folded away.
 
 Exit status 1 when anything is wrong; screenshots are left in --shots for a human to look at.
 """
@@ -72,6 +77,10 @@ PROBE = r"""<script>
       toc: q('#TOC a').length,
       text: main.textContent.replace(/\s+/g, ' '),
       search_box: !!document.querySelector('#quarto-search input'),
+      audios: q('audio', main).map(function(a){
+        var s = a.currentSrc || a.getAttribute('src') || (a.querySelector('source') || {src: ''}).src;
+        return {src: s.slice(0, 80), error: a.error ? a.error.code : null};
+      }),
       notes: window.__serNotes || [],
       errors: errs.concat(performance.getEntriesByType('resource').filter(function(r){
         return r.name.indexOf(location.origin) === 0 && r.responseStatus >= 400 && !/\/favicon\.ico$/.test(r.name);
@@ -153,9 +162,9 @@ def quiet(stderr: str) -> str:
     return "\n".join(l for l in stderr.splitlines() if "dbus" not in l and "DBus" not in l and l.strip())[-2000:]
 
 
-def probe(url: str) -> dict:
-    "Load `url` (with `ser_probe=1`) and return what the probe found in the rendered DOM."
-    r = chromium(["--virtual-time-budget=15000", f"--window-size={WINDOW[0]},{WINDOW[1]}", "--dump-dom", url])
+def probe(url: str, window: tuple[int, int] = WINDOW) -> dict:
+    "Load `url` (with `ser_probe=1`) in a window of `window` pixels; return what the probe found in the rendered DOM."
+    r = chromium(["--virtual-time-budget=15000", f"--window-size={window[0]},{window[1]}", "--dump-dom", url])
     m = re.search(r'<pre id="ser-probe"[^>]*>(.*?)</pre>', r.stdout, re.S)
     if not m: raise RuntimeError(f"no probe result from {url} (chromium exit {r.returncode}): {quiet(r.stderr)}")
     return json.loads(html.unescape(m.group(1)))
@@ -188,10 +197,10 @@ def norm(s: str) -> str:
 
 
 def expected(nb_path: Path) -> dict:
-    "What the page of a (processed) notebook should show: title, headings, number of picture outputs."
+    "What the page of a (processed) notebook should show: title, headings, numbers of picture outputs and audio players."
     from smalldocs.notebook import cell_options
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    title, heads, pics = None, [], 0
+    title, heads, pics, players = None, [], 0, 0
     for cell in nb["cells"]:
         src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["cell_type"] == "markdown":
@@ -210,11 +219,20 @@ def expected(nb_path: Path) -> dict:
             for o in cell.get("outputs", []):
                 d = o.get("data") or {}
                 if "image/svg+xml" not in d and any(k in d for k in ("image/png", "image/jpeg", "image/gif")): pics += 1
+                if "<audio" in "".join(d.get("text/html", "")): players += 1
     fm = re.match(r"---\n(.*?)\n---", "".join(nb["cells"][0]["source"]) if nb["cells"] else "", re.S)
     if fm and title is None:
         m = re.search(r"^title:\s*['\"]?(.*?)['\"]?\s*$", fm.group(1), re.M)
         if m: title = md_text(m.group(1))
-    return {"title": title, "headings": heads, "pics": pics}
+    return {"title": title, "headings": heads, "pics": pics, "players": players}
+
+
+def first_export(nb: Path) -> str | None:
+    "The name of the first function a notebook exports (`#| export` then `def name`), if any."
+    for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "code" and re.match(r"#\|\s*exports?\b", src) and (m := re.search(r"^def (\w+)", src, re.M)): return m.group(1)
+    return None
 
 
 def sidebar_pages(nbs: Path) -> list[str]:
@@ -309,6 +327,8 @@ def check_page(base: str, docs: Path, page: str, want: dict | None, sidebar: lis
         miss = [h for h in want["headings"] if norm(h) not in got and norm(h) not in text]  # tab labels etc. are not <hN>
         if miss: probs.append(f"headings missing from the page: {miss}")
         if len(found["imgs"]) < want["pics"]: probs.append(f"{len(found['imgs'])} <img> on the page, but the notebook has {want['pics']} picture outputs")
+        if len(found["audios"]) < want["players"]: probs.append(f"{len(found['audios'])} <audio> on the page, but the notebook has {want['players']} players")
+    probs += [f"<audio> {i+1} has no source or failed (error {a['error']})" for i, a in enumerate(found["audios"]) if not a["src"] or a["error"]]
     for i, im in enumerate(found["imgs"]):
         if not (im["complete"] and im["nw"] > 0 and im["nh"] > 0): probs.append(f"<img> {i+1} did not load: {im['src'][:80]}")
         elif im["w"] < 10 or im["h"] < 10: probs.append(f"<img> {i+1} is drawn {im['w']}x{im['h']} pixels")
@@ -326,6 +346,61 @@ def check_page(base: str, docs: Path, page: str, want: dict | None, sidebar: lis
             shot = screenshot(url + "?ser_shot=plot", shots / f"{stem}.plot.png")
             probs += plot_problems(shot, pic, imgs[0])
     return found, probs
+
+
+# ---------------------------------------------------------------- layout at a desktop and a phone width
+
+WIDE, PHONE = (1280, 900), (390, 844)
+TYPICAL_COLUMNS = 100  # a cell whose lines fit in this many characters must fit the content column at 1280 px
+LAYOUT = r"""() => {
+  const main = document.querySelector('main') || document.body, W = innerWidth;
+  const scrolls = e => { for (let n = e.parentElement; n && n !== main; n = n.parentElement) {
+    const o = getComputedStyle(n).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };
+  const cut = [...main.querySelectorAll('p, li, h1, h2, h3, table, img, audio, pre, .cell-output-display')].filter(
+    e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > W + 1 && !scrolls(e)).map(
+    e => e.tagName.toLowerCase() + ': ' + e.textContent.trim().slice(0, 50));
+  const code = [...main.querySelectorAll('pre.cell-code')].map(p => ({over: p.scrollWidth - p.clientWidth,
+    cols: Math.max(...p.textContent.split('\n').map(l => l.length)), text: p.textContent.slice(0, 50)}));
+  const side = document.querySelector('#quarto-sidebar');
+  return {cut, code, page: document.documentElement.scrollWidth, W, font: parseFloat(getComputedStyle(main.querySelector('p') || main).fontSize),
+          sidebar_shown: !!side && side.getBoundingClientRect().width > 0 && getComputedStyle(side).visibility !== 'hidden'
+                         && side.getBoundingClientRect().left >= 0};
+}"""
+
+
+def layout_problems(base: str, pages: list[str]) -> dict[str, list[str]]:
+    """Each page at 1280 px: every input cell whose lines fit `TYPICAL_COLUMNS` characters shows without a sideways
+    scroll bar; at 390 px (a phone): no sideways scrolling of the page, nothing cut off at the right edge (wide code and
+    tables scroll in their own box), prose at 14 px or more, the sidebar folded away. Uses Playwright's Chromium."""
+    from playwright.sync_api import sync_playwright
+    out = {p: [] for p in pages}
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"])
+        for (w, h) in (WIDE, PHONE):
+            tab = b.new_page(viewport={"width": w, "height": h})
+            for page in pages:
+                tab.goto(base + page, wait_until="load")
+                r, probs = tab.evaluate(LAYOUT), out[page]
+                if w == WIDE[0]:
+                    probs += [f"at {w} px, a cell of {c['cols']} columns scrolls sideways: {c['text']!r}"
+                              for c in r["code"] if c["over"] > 0 and c["cols"] <= TYPICAL_COLUMNS]
+                    continue
+                if r["page"] > r["W"]: probs.append(f"at {w} px the page is {r['page']} px wide: it scrolls sideways")
+                probs += [f"at {w} px, cut off at the right edge: {c}" for c in r["cut"][:5]]
+                if r["font"] < 14: probs.append(f"at {w} px the prose is {r['font']} px")
+                if r["sidebar_shown"]: probs.append(f"at {w} px the sidebar is not folded away")
+            tab.close()
+        b.close()
+    return out
+
+def search_problems(base: str, start: str, term: str, page: str, say=print) -> list[str]:
+    "Type `term` into the search box of `start`: problems unless a result links to `page`."
+    try:
+        hits = probe(base + start + "?ser_probe=1&ser_search=" + term).get("search") or []
+        probs = [] if any(h.split("#")[0].endswith(page) for h in hits) else [f"searching {term!r} from {start} gave {hits[:5]}, no link to {page}"]
+    except Exception as e: hits, probs = [], [f"{type(e).__name__}: {e}"]
+    say(f"{'ok  ' if not probs else 'FAIL'} search {term!r}: {len(hits)} results" + "".join(f"\n       - {p}" for p in probs))
+    return probs
 
 
 def check_site(docs: Path, nbs: Path, proc: Path, shots: Path, say=print) -> dict[str, list[str]]:
@@ -348,19 +423,19 @@ def check_site(docs: Path, nbs: Path, proc: Path, shots: Path, say=print) -> dic
             out[page] = probs
             say(f"{'ok  ' if not probs else 'FAIL'} {page}: {len(found.get('imgs', []))} img, "
                 f"{len(found.get('headings', []))} headings" + "".join(f"\n       - {p}" for p in probs))
-        # search, from the index: the title of the first notebook page should find that page
+        # search, from the index: a word of the first notebook page's title should find that page, and so should the
+        # name of the first function the package exports
+        start = next((p for p in pages if (docs / p).is_file()), "index.html")  # the index, when it is there
         titled = [(p, expected(nb)["title"]) for p, nb in pages.items() if nb is not None and p != "index.html"]
         if titled:
             page, title = titled[0]
             words = [w for w in re.findall(r"\w+", title or "") if len(w) > 2] or [Path(page).stem]
-            term = max(words, key=len)
-            start = next((p for p in pages if (docs / p).is_file()), "index.html")  # the index, when it is there
-            try:
-                hits = probe(base + start + "?ser_probe=1&ser_search=" + term).get("search") or []
-                probs = [] if any(h.split("#")[0].endswith(page) for h in hits) else [f"searching {term!r} from {start} gave {hits[:5]}, no link to {page}"]
-            except Exception as e: hits, probs = [], [f"{type(e).__name__}: {e}"]
-            out["search"] = probs
-            say(f"{'ok  ' if not probs else 'FAIL'} search {term!r}: {len(hits)} results" + "".join(f"\n       - {p}" for p in probs))
+            out["search"] = search_problems(base, start, max(words, key=len), page, say)
+            page, name = next((p, name) for p, nb in pages.items() if nb is not None and (name := first_export(nb)))
+            out["search by name"] = search_problems(base, start, name, page, say)
+        for page, probs in layout_problems(base, [p for p in pages if (docs / p).is_file()]).items():
+            out[page] += probs
+            say("".join(f"FAIL {page}: {p}\n" for p in probs).rstrip() or f"ok   {page}: layout at {WIDE[0]} and {PHONE[0]} px")
     return out
 
 
