@@ -33,17 +33,6 @@ def notebooks() -> list[Path]:
     return nbl(NBS)
 
 
-# Modules whose tests are independent and each take a while: pytest-xdist spreads these one test at a time over the
-# workers. Every other module runs whole on one worker (`--dist loadgroup`), so that its module fixtures (the docs build,
-# the wheel, the container image) are made once.
-SPREAD = {"test_notebooks", "test_book"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.module.__name__ not in SPREAD: item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 def pytest_report_header(config):
     return [f"SER_DATA={os.environ.get('SER_DATA') or '(unset: data_root() falls back to ./data)'}; CI={os.environ.get('CI', '')}"]
 
