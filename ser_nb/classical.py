@@ -28,8 +28,9 @@ from .data import (SAMPLE_RATE, DEFAULT_EMOTIONS, EMOTIONS, SerError, as_sources
                          balance as balance_classes, is_single, read_split_csv, select_emotions,
                          speaker_folds, speaker_key)
 from .features import DEFAULT_FEATURES, extract, feature_dim
-from .model import (EmotionModel, ModelError, describe_data, failed_error, fit_and_save,
-                          label_order, library_versions, metrics, proba_rows, register)
+from .model import (ASPECTS, EmotionModel, ModelError, describe_data, failed_error,
+                          fit_and_save, label_order, library_versions, metrics, proba_rows,
+                          register)
 from .results import json_default
 
 # %% auto #0
@@ -160,14 +161,16 @@ class EmotionRecognizer(EmotionModel):
                  cache_dir=None, # feature cache folder (default: that of `ser_nb.features`)
                  n_jobs:int=-1, # processes for feature extraction
                  progress:bool=False, # show feature-extraction progress
+                 aspects=tuple(ASPECTS), # outputs beside the emotion (chapter 03), where labelled
                  **params, # hyper-parameters of the classifier
                 ):
-        super().__init__(emotions, name=model if isinstance(model, str) else type(model).__name__)
+        name = model if isinstance(model, str) else type(model).__name__
+        super().__init__(emotions, name=name, aspects=aspects)
         self.model, self.features, self.balance = model, tuple(features), balance
         self.sr, self.trim, self.params = sr, trim, params
         self.cache_dir, self.n_jobs, self.progress = cache_dir, n_jobs, progress
         self.train_data, self.test_data = train_data, test_data
-        self.pipeline = make_pipeline(model, **params)
+        self.pipeline, self.aspect_pipelines = make_pipeline(model, **params), {}
 
 # %% ../nbs/04_classical.ipynb #548fc026
 @patch
@@ -187,7 +190,13 @@ def features_of(self:EmotionRecognizer, x, # what holds the audio paths
 
 # %% ../nbs/04_classical.ipynb #cf50e688
 @patch
-def _fit_features(self:EmotionRecognizer, X, df): self.pipeline.fit(X, df.emotion.to_numpy())
+def _fit_features(self:EmotionRecognizer, X, df):
+    "Fit the emotion's pipeline on `X`, and a copy of it per aspect `df` teaches, where labelled."
+    Y = self.learn_aspects(df)
+    self.pipeline.fit(X, df.emotion.to_numpy())
+    self.aspect_pipelines = {}
+    for y, (a, labels) in zip(Y.T[1:], self.aspects.items()):
+        self.aspect_pipelines[a] = clone(self.pipeline).fit(X[y >= 0], np.take(labels, y[y >= 0]))
 
 # %% ../nbs/04_classical.ipynb #0cad366b
 @patch
@@ -207,17 +216,17 @@ def fit(self:EmotionRecognizer,
 # %% ../nbs/04_classical.ipynb #716ea886
 @patch
 def _proba(self:EmotionRecognizer, X)->np.ndarray:
-    "Probabilities from features, columns reordered to `self.labels`."
+    "Every output's probabilities from features, each in its labels' order (`self.outputs`)."
     if not hasattr(self.pipeline, "classes_"):
         raise SerError(f"{self!r} is not trained yet: call fit first")
-    p = self.pipeline.predict_proba(X)
-    order = [list(self.pipeline.classes_).index(l) for l in self.labels]
-    return p[:, order]
+    pipes = [self.pipeline, *self.aspect_pipelines.values()]
+    return np.hstack([p.predict_proba(X)[:, [list(p.classes_).index(l) for l in labels]]
+                      for p, labels in zip(pipes, self.outputs.values())])
 
 # %% ../nbs/04_classical.ipynb #b8624ed6
 @patch
-def predict_proba(self:EmotionRecognizer, x)->np.ndarray:
-    "`(n, n_labels)` probabilities of the clips in `x`, columns in `self.labels` order."
+def predict_outputs(self:EmotionRecognizer, x)->np.ndarray:
+    "`(n, width)` probabilities of the clips in `x`: the emotions', then each aspect's."
     return self._proba(self.features_of(x))
 
 # %% ../nbs/04_classical.ipynb #0b417030
@@ -227,14 +236,14 @@ def _batch(self:EmotionRecognizer, X)->np.ndarray: return X
 
 # %% ../nbs/04_classical.ipynb #2142829c
 @patch
-def predict_proba_each(self:EmotionRecognizer,
-                       paths:list[str], # audio files
-                       progress:bool=False, # ignored: the model's own `progress` applies
-                      )->tuple[np.ndarray, dict]: # (probabilities with NaN rows, `{row: error}`)
-    "Per-file probabilities (NaN rows for bad files) and `{row: error}`; features in parallel."
+def predict_outputs_each(self:EmotionRecognizer,
+                         paths:list[str], # audio files
+                         progress:bool=False, # ignored: the model's own `progress` applies
+                        )->tuple[np.ndarray, dict]: # (outputs with NaN rows, `{row: error}`)
+    "Per-file outputs (NaN rows for bad files) and `{row: error}`; features in parallel."
     X, failed = self.features_of(paths, errors="skip")
     proba = lambda good: self._proba(self._batch(X[good]))
-    return proba_rows(len(paths), len(self.labels), failed, proba), failed
+    return proba_rows(len(paths), self.width, failed, proba), failed
 
 # %% ../nbs/04_classical.ipynb #31f4a630
 @patch
@@ -302,6 +311,7 @@ def _save_weights(self:EmotionRecognizer, folder:Path):
     if not hasattr(self.pipeline, "classes_"):
         raise SerError(f"{self!r} is not trained yet: nothing to save")
     save_pipeline(self.pipeline, Path(folder)/SKOPS_FILE)
+    for a, pipe in self.aspect_pipelines.items(): save_pipeline(pipe, Path(folder)/f"{a}.skops")
 
 # %% ../nbs/04_classical.ipynb #af975f04
 @patch(cls_method=True)
@@ -312,9 +322,14 @@ def _load_weights(cls:EmotionRecognizer, folder:Path, card:dict):
     m = cls(name if name in MODELS else "svm", card["labels"], feats.get("names", DEFAULT_FEATURES),
             sr=feats.get("sr", SAMPLE_RATE), trim=feats.get("trim", False))
     m.name, m.params, m.pipeline = name, card.get("params") or {}, pipe
-    if sorted(map(str, pipe.classes_)) != sorted(m.labels):
-        raise ModelError(f"{Path(folder)/SKOPS_FILE}: classes {list(pipe.classes_)} do not match "
-                         f"card.json labels {list(m.labels)}")
+    aspects = card.get("aspects") or {}
+    m.aspect_pipelines = {a: load_pipeline(Path(folder)/f"{a}.skops") for a in aspects}
+    files = {SKOPS_FILE: (pipe, m.labels),
+             **{f"{a}.skops": (m.aspect_pipelines[a], labels) for a, labels in aspects.items()}}
+    for file, (p, labels) in files.items():
+        if sorted(map(str, p.classes_)) != sorted(labels):
+            raise ModelError(f"{Path(folder)/file}: classes {list(p.classes_)} do not match "
+                             f"card.json labels {list(labels)}")
     return m
 
 # %% ../nbs/04_classical.ipynb #50f3f1c1
@@ -508,15 +523,15 @@ class SpeakerAdaptedRecognizer(EmotionRecognizer):
 @patch
 def _fit_features(self:SpeakerAdaptedRecognizer, X, df):
     self.fallback_speakers = small_speakers(self._groups(df, None)[0], self.min_clips)
-    self.pipeline.fit(self._standardize(X, df), df.emotion.to_numpy())
+    EmotionRecognizer._fit_features(self, self._standardize(X, df), df)
 
 # %% ../nbs/04_classical.ipynb #7bf00e37
 @patch
-def predict_proba(self:SpeakerAdaptedRecognizer,
-                  x, # a table (`path`, `speaker`, `corpus`) or several paths of one speaker
-                  speakers=None, # speaker of each clip, overriding the table's
-                 )->np.ndarray:
-    "Probabilities of the clips in `x`, each standardised over the clips of its speaker."
+def predict_outputs(self:SpeakerAdaptedRecognizer,
+                    x, # a table (`path`, `speaker`, `corpus`) or several paths of one speaker
+                    speakers=None, # speaker of each clip, overriding the table's
+                   )->np.ndarray:
+    "Outputs of the clips in `x`, each standardised over the clips of its speaker."
     if is_single(x):
         raise SerError(f"{as_sources(x)[0]}: a speaker-adapted model needs at least "
                        f"{self.min_clips} clips of the speaker, not one; pass them together")

@@ -354,6 +354,20 @@ def _family(model:str)->str:
     "The family of a model name `ser train` takes: that in `TORCH_MODELS`, else classical."
     return TORCH_MODELS.get(model, "classical")
 
+# %% ../nbs/09_cli.ipynb #b7cb99b8
+def _learning_args(p):
+    "What `ser train` learns from beside the clips (corrupted copies) and beside the emotion."
+    p.add_argument("--augment", metavar="KINDS",
+                   help="train on corrupted audio too (chapter 01c), "
+                        "e.g. noise,reverb,telephone,codec,gain,speed,pitch")
+    p.add_argument("--copies", type=int, default=1, metavar="N",
+                   help="with --augment: corrupted copies of each training clip "
+                        "(default: %(default)s)")
+    p.add_argument("--aspects", metavar="NAMES",
+                   help="what to learn beside the emotion, where the train CSV has the labels "
+                        "(chapter 03): e.g. intensity,arousal; none for the emotion alone "
+                        "(default: intensity,arousal,valence)")
+
 # %% ../nbs/09_cli.ipynb #6431f1f1
 def _common_train_args(p):
     p.add_argument("--train-csv", required=True,
@@ -369,12 +383,7 @@ def _common_train_args(p):
                    help="emotions to keep (default: those of the train CSV)")
     p.add_argument("--balance", action="store_true",
                    help="down-sample every emotion of the train CSV to the rarest")
-    p.add_argument("--augment", metavar="KINDS",
-                   help="train on corrupted audio too (chapter 01c), "
-                        "e.g. noise,reverb,telephone,codec,gain,speed,pitch")
-    p.add_argument("--copies", type=int, default=1, metavar="N",
-                   help="with --augment: corrupted copies of each training clip "
-                        "(default: %(default)s)")
+    _learning_args(p)
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="a setting of the model, repeatable, e.g. --param C=10")
     p.add_argument("--params", metavar="JSON",
@@ -472,6 +481,7 @@ def _train(args)->dict:
     common = dict(emotions=args.emotions, trim=args.trim, balance=args.balance,
                   progress=sys.stderr.isatty(), augment=args.augment, copies=args.copies)
     params = _params(args.param, args.params)
+    if args.aspects is not None: params["aspects"] = args.aspects
     if family == "classical":
         from ser_nb.classical import train_from_csv
         return train_from_csv(args.model, args.train_csv, args.test_csv, out,
@@ -495,6 +505,22 @@ def _train(args)->dict:
                           speaker_adapted=args.speaker_adapted, params={**params, **given},
                           checkpoint=args.checkpoint, **common)
 
+# %% ../nbs/09_cli.ipynb #94d977a8
+def _aspect_lines(card:dict)->list[str]:
+    "The card's aspects: learnt (with their test UAR), and not learnt (with the reason)."
+    scores = card.get("aspect_metrics") or {}
+    out = [f"{a}: {', '.join(labels)}" + (f"; test UAR {scores[a]['uar']:.3f} on "
+                                          f"{scores[a]['n_test']} clips" if a in scores else "")
+           for a, labels in (card.get("aspects") or {}).items()]
+    out += [f"{a}: not learnt, {why}" for a, why in (card.get("aspects_not_learnt") or {}).items()]
+    return out
+
+# %% ../nbs/09_cli.ipynb #cab3859b
+def _aspects_text(record:dict)->str:
+    "A record's aspects as `ser predict` prints them after the emotion: tab, label, aspect, p."
+    return "".join(f"\t{v['label']} {a} {v['confidence']:.3f}"
+                   for a, v in record.items() if isinstance(v, dict) and "label" in v)
+
 # %% ../nbs/09_cli.ipynb #9f8bc55d
 @command("train", "Train a model on a train CSV, evaluate it on a test CSV, save it.", _train_args)
 def train_cmd(args)->int:
@@ -508,6 +534,7 @@ def train_cmd(args)->int:
     for line in _model_lines(read_card(r["out"])): print(f"  {line}")
     print(f"  accuracy {r['accuracy']:.3f}   UAR {r['uar']:.3f}   macro-F1 {r['macro_f1']:.3f}")
     print("\n".join(_confusion_lines(r["labels"], r["confusion"])))
+    for line in _aspect_lines(read_card(r["out"])): print(f"  {line}")
     print(f"Saved {r['out']}")
     return 0
 
@@ -594,7 +621,8 @@ def predict_cmd(args)->int:
         elif "error" in r:
             why = r["error"].removeprefix(r["path"] + ": ")
             print(f"{r['path']}\terror: {why}", flush=True)
-        else: print(f"{r['path']}\t{r['emotion']}\t{r['confidence']:.3f}", flush=True)
+        else: print(f"{r['path']}\t{r['emotion']}\t{r['confidence']:.3f}{_aspects_text(r)}",
+                    flush=True)
     if failed: print(f"ser: {failed} file(s) could not be predicted", file=sys.stderr)
     return 1 if failed else 0
 
@@ -624,6 +652,7 @@ def _card_lines(card:dict)->list[str]:
         out.append(f"trained on: {t.get('n')} clips, {t.get('speakers', '?')} speakers, "
                    f"{_json_line(t.get('corpora', {}))}{csv}")
     if (a := t.get("augmentation")): out.append(_augmentation_line(a))
+    out.extend(_aspect_lines(card))
     if card.get("split"): out.append(f"split: {_json_line(card['split'])}")
     if m:
         out.append(f"test metrics: accuracy {m['accuracy']:.3f}, UAR {m['uar']:.3f}, "
@@ -731,7 +760,7 @@ def _print_timeline(rows, as_json:bool, path:str)->list[dict]:
     for r in rows:
         out.append(r)
         if as_json: print(_json_line({"path": path, **r}), flush=True); continue
-        said = (f"{r['emotion']:<10} {r['confidence']:.3f}" if "emotion" in r
+        said = (f"{r['emotion']:<10} {r['confidence']:.3f}{_aspects_text(r)}" if "emotion" in r
                 else f"error: {r['error']}")
         print(f"{r['start']:8.2f} {r['end']:8.2f}  {said}", flush=True)
     return out

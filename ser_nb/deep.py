@@ -23,10 +23,11 @@ from .data import (DEFAULT_EMOTIONS, SAMPLE_RATE, SerError, Waveform, as_sources
                          balance as balance_classes, is_single, load_audio, read_split_csv)
 from .augment import augment, other_voices, parse_augment
 from .features import FRAME_KINDS, extract_frames, frame_dim, pad_sequences
-from .model import (EmotionModel, ModelError, describe_data, fit_and_save, label_order,
-                          library_versions, metrics, proba_rows, register)
-from .training import (TrainConfig, batches, clip_speakers, held_out, pick_device, plot_history,
-                             train_loop, training_card, training_rows)
+from .model import (ASPECTS, EmotionModel, ModelError, describe_data, fit_and_save,
+                          label_order, library_versions, metrics, proba_rows, register)
+from .training import (TrainConfig, batches, clip_speakers, held_out, output_loss, output_proba,
+                             pick_device, plot_history, target_columns, train_loop, training_card,
+                             training_rows)
 
 # %% auto #0
 __all__ = ['NORMS', 'CELLS', 'POOLINGS', 'NET_DEFAULTS', 'TRAIN_SETTINGS', 'WEIGHTS_FILE',
@@ -127,7 +128,7 @@ POOLINGS = ("attention", "mean")  # how the steps become one vector
 class RecurrentNet(nn.Module):
     "A (bidirectional) LSTM or GRU over padded frames, pooled over real frames, then an MLP head."
     def __init__(self, n_in:int, # numbers per step
-                 n_out:int, # emotions
+                 n_out:int, # output columns: the emotions, then each aspect's labels
                  cell:str="lstm", # "lstm" or "gru"
                  hidden:int=64, # units per direction
                  layers:int=2, # stacked recurrent layers
@@ -202,12 +203,14 @@ def predict_logits(net:RecurrentNet, seqs:Sequence[np.ndarray], stack:int=1,
     return torch.cat(out)
 
 # %% ../nbs/05_deep.ipynb #cfa558d7
-def validate(net:RecurrentNet, seqs, y:np.ndarray, stack:int=1)->dict:
-    "Loss and UAR of `net` on held-out clips."
+def validate(net:RecurrentNet, seqs, Y:np.ndarray, # held-out clips and their targets
+             sizes:list[int], # labels per output, the emotion's first
+             stack:int=1)->dict:
+    "Loss (every output's) and emotion UAR of `net` on held-out clips."
     logits = predict_logits(net, seqs, stack)
-    m = metrics(y, logits.argmax(1).numpy(), labels=range(net.config["n_out"]))
-    return {"val_loss": F.cross_entropy(logits, torch.as_tensor(y)).item(), "val_uar": m["uar"],
-            "val_accuracy": m["accuracy"]}
+    m = metrics(Y[:, 0], logits[:, :sizes[0]].argmax(1).numpy(), labels=range(sizes[0]))
+    loss = output_loss(logits, torch.as_tensor(Y), sizes).item()
+    return {"val_loss": loss, "val_uar": m["uar"], "val_accuracy": m["accuracy"]}
 
 # %% ../nbs/05_deep.ipynb #97b15612
 def one_cycle(net:nn.Module, cfg:TrainConfig, n_train:int)->tuple:
@@ -218,10 +221,10 @@ def one_cycle(net:nn.Module, cfg:TrainConfig, n_train:int)->tuple:
     return opt, sched
 
 # %% ../nbs/05_deep.ipynb #431f0475
-def _step(net:RecurrentNet, opt, sched, x:torch.Tensor, lengths:torch.Tensor, target:torch.Tensor,
-          cfg:RecurrentConfig)->float:
+def _step(net:RecurrentNet, opt, sched, x:torch.Tensor, lengths:torch.Tensor,
+          targets:torch.Tensor, sizes:list[int], cfg:RecurrentConfig)->float:
     "One optimiser step of `net` on a padded batch (label smoothing, clipped gradients); its loss."
-    loss = F.cross_entropy(net(x, lengths), target, label_smoothing=cfg.label_smoothing)
+    loss = output_loss(net(x, lengths), targets, sizes, cfg.label_smoothing)
     opt.zero_grad(); loss.backward()
     nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad)
     opt.step(); sched.step()
@@ -229,17 +232,19 @@ def _step(net:RecurrentNet, opt, sched, x:torch.Tensor, lengths:torch.Tensor, ta
 
 # %% ../nbs/05_deep.ipynb #b1851716
 def train_net(net:RecurrentNet, # a new network, or the one a checkpoint was written for
-              train:tuple, # `(seqs, y)`: normalised frames (or `seqs(epoch)`) and class indices
-              val:tuple, # `(seqs, y)` of held-out speakers: picks the epoch to keep and stops early
+              train:tuple, # `(seqs, Y)`: normalised frames (or `seqs(epoch)`), targets per output
+              val:tuple, # `(seqs, Y)` of held-out speakers: picks the epoch to keep and stops early
               cfg:RecurrentConfig=RecurrentConfig(),
               stack:int=1, # frames per recurrent step
               bands:int|None=None, # bands per block of features, for SpecAugment
               checkpoint:str|Path|None=None, # resume from it if it exists; rewritten every epoch
               progress:bool=True, # a progress bar over epochs
               on_batch=None, # `on_batch(epoch, batch)` after every step (tests use it to interrupt)
+              sizes:list[int]|None=None, # labels per output; None: one output, `n_out` emotions
              )->list[dict]: # one row per epoch: train_loss, val_loss, val_uar, val_accuracy, lr
     "Train `net` with AdamW and a one-cycle schedule in chapter 04b's `train_loop`."
-    (xs, ys), (va_x, va_y) = train, val
+    (xs, ys), (va_x, va_y), sizes = train, val, sizes or [net.config["n_out"]]
+    ys, va_y = target_columns(ys), target_columns(va_y)
     device = next(net.parameters()).device
     opt, sched = one_cycle(net, cfg, len(ys))
     def run_epoch(epoch, rng):
@@ -249,9 +254,9 @@ def train_net(net:RecurrentNet, # a new network, or the one a checkpoint was wri
             x, lengths = make_batch([seqs[i] for i in idx], stack, cfg.crop, rng, cfg.augment,
                                     bands)
             target = torch.as_tensor(ys[idx], device=device)
-            losses.append(_step(net, opt, sched, x.to(device), lengths, target, cfg))
+            losses.append(_step(net, opt, sched, x.to(device), lengths, target, sizes, cfg))
             if on_batch is not None: on_batch(epoch, b)
-        scores = validate(net, va_x, va_y, stack)
+        scores = validate(net, va_x, va_y, sizes, stack)
         return {"train_loss": float(np.mean(losses)), **scores, "lr": sched.get_last_lr()[0]}
     parts = {"optimizer": opt, "scheduler": sched}
     return train_loop(net, run_epoch, cfg, parts, checkpoint, progress)
@@ -288,11 +293,11 @@ class DeepEmotionRecognizer(EmotionModel):
                  device:str|None=None, # default: the GPU when there is one, else the CPU
                  checkpoint:str|Path|None=None, # resume from this file, rewrite it every epoch
                  cache_dir=None, n_jobs:int=-1, # frame cache and workers, as in `extract_frames`
-                 progress:bool=False, # progress bars
+                 progress:bool=False, aspects=tuple(ASPECTS), # progress bars; aspects (chapter 03)
                  **params, # network settings (`NET_DEFAULTS`) and training ones (`RecurrentConfig`)
                 ):
         _check_settings(cell, frames, norm, params)
-        super().__init__(emotions, name=cell)
+        super().__init__(emotions, name=cell, aspects=aspects)
         self.cell, self.frames, self.deltas, self.trim, self.norm = cell, frames, deltas, trim, norm
         self.stack, self.val_size, self.balance = stack, val_size, balance
         self.checkpoint, self.device = checkpoint, pick_device(device)
@@ -307,7 +312,7 @@ class DeepEmotionRecognizer(EmotionModel):
 def _new_net(self:DeepEmotionRecognizer)->RecurrentNet:
     "A new network for this model's settings (the caller seeds torch first)."
     n_in = frame_dim(self.frames, self.deltas)*self.stack
-    return RecurrentNet(n_in, len(self.labels), self.cell, **self.net_params)
+    return RecurrentNet(n_in, self.width, self.cell, **self.net_params)
 
 # %% ../nbs/05_deep.ipynb #a5e7cbc4
 @patch(as_prop=True)
@@ -363,17 +368,17 @@ def fit(self:DeepEmotionRecognizer, train_df:pd.DataFrame, # path, emotion (spea
        ):
     "Extract the frames of `train_df`, hold out speakers to pick the epoch, train the network."
     t0 = time.time()
-    df, held, y = training_rows(self, train_df)
+    df, held, Y = training_rows(self, train_df)
     seqs = self.frames_of(df)
     self.stats_ = frame_stats([s for s, h in zip(seqs, held) if not h])
     X = self._normalize(seqs, df)
-    part = lambda m: ([X[i] for i in np.flatnonzero(m)], y[m])
+    part = lambda m: ([X[i] for i in np.flatnonzero(m)], Y[m])
     torch.manual_seed(self.config.seed)
     self.net = self._new_net().to(self.device)
     train = part(~held)
-    if self.config.corrupt: train = (self._corrupted_frames(df[~held]), y[~held])
+    if self.config.corrupt: train = (self._corrupted_frames(df[~held]), Y[~held])
     self.history_ = train_net(self.net, train, part(held), self.config, self.stack,
-                              self.bands, self.checkpoint, self.progress)
+                              self.bands, self.checkpoint, self.progress, sizes=self.sizes)
     self.info["training"] = training_card(df, held, self.history_, csv, t0, self.balance,
                                           device=str(self.device))
     return self
@@ -382,14 +387,15 @@ def fit(self:DeepEmotionRecognizer, train_df:pd.DataFrame, # path, emotion (spea
 @patch
 def _proba(self:DeepEmotionRecognizer, X:list[np.ndarray])->np.ndarray:
     if self.net is None: raise SerError(f"{self!r} is not trained yet: call fit first")
-    return predict_logits(self.net, X, self.stack).softmax(1).numpy()
+    return output_proba(predict_logits(self.net, X, self.stack), self.sizes).numpy()
 
 # %% ../nbs/05_deep.ipynb #aff89700
 @patch
-def predict_proba(self:DeepEmotionRecognizer, x, # a path, paths, or a table (`speaker`: if adapted)
-                  speakers=None, # speaker of each clip, overriding the table's
-                 )->np.ndarray:
-    "`(n, n_labels)` probabilities of the clips in `x`, columns in `self.labels` order."
+def predict_outputs(self:DeepEmotionRecognizer,
+                    x, # a path, paths, or a table (`speaker`: if adapted)
+                    speakers=None, # speaker of each clip, overriding the table's
+                   )->np.ndarray:
+    "`(n, width)` probabilities of the clips in `x`: the emotions', then each aspect's."
     if self.adaptation == "speaker" and is_single(x):
         raise SerError(f"{as_sources(x)[0]}: a speaker-adapted model normalises over several clips "
                        "of the speaker, not one; pass them together")
@@ -397,14 +403,13 @@ def predict_proba(self:DeepEmotionRecognizer, x, # a path, paths, or a table (`s
 
 # %% ../nbs/05_deep.ipynb #77002be6
 @patch
-def predict_proba_each(self:DeepEmotionRecognizer, paths:list[str],
-                       progress:bool=False)->tuple[np.ndarray, dict]:
-    "Probabilities per file (NaN if bad) and `{row: error}`; adapted: good files are one speaker."
+def predict_outputs_each(self:DeepEmotionRecognizer, paths:list[str],
+                         progress:bool=False)->tuple[np.ndarray, dict]:
+    "Outputs per file (NaN if bad) and `{row: error}`; adapted: good files are one speaker."
     seqs, failed = self.frames_of(paths, errors="skip")
     def proba(good):
         return self._proba(self._normalize([seqs[i] for i in good], [paths[i] for i in good]))
-    P = proba_rows(len(paths), len(self.labels), failed, proba)
-    return P, failed
+    return proba_rows(len(paths), self.width, failed, proba), failed
 
 # %% ../nbs/05_deep.ipynb #3724ecc9
 WEIGHTS_FILE = "model.safetensors"

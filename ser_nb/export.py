@@ -20,6 +20,7 @@ from .data import SAMPLE_RATE, SerError
 from .deep import DeepEmotionRecognizer, RecurrentNet, frame_stats
 from .features import frame_dim
 from .model import EmotionModel, library_versions
+from .training import output_proba
 from .transformer import (
     WHISPER_HOP, Backbone, LayerHead, TransformerEmotionRecognizer, pool_frames)
 
@@ -90,7 +91,7 @@ class FrozenGraph(nn.Module):
             raise SerError(f"a head standardised per {m.norm} needs several clips of a {m.norm} at "
                            "once, which a graph of one clip cannot do: export a model trained with "
                            "norm 'global'")
-        self.states, self.head = EncoderStates(m.backbone), m.head
+        self.states, self.head, self.sizes = EncoderStates(m.backbone), m.head, m.sizes
         for k, a in zip(STATS, m.stats_):
             self.register_buffer(k, torch.from_numpy(np.asarray(a, dtype=np.float32)))
 
@@ -102,9 +103,9 @@ class FrozenGraph(nn.Module):
         return E[..., :self.mean.shape[-1]]
 
     def classify(self, E:torch.Tensor, mean=None, std=None)->torch.Tensor:
-        "Probabilities of `embedding`s standardised by `mean` and `std` (default: the training's)."
+        "Outputs of `embedding`s standardised by `mean` and `std` (default: the training's)."
         m, s = (self.mean, self.std) if mean is None else (mean, std)
-        return self.head((E - m)/s).softmax(1)
+        return output_proba(self.head((E - m)/s), self.sizes)
 
     def forward(self, wave:torch.Tensor)->torch.Tensor: return self.classify(self.embedding(wave))
 
@@ -115,11 +116,11 @@ class TunedGraph(nn.Module):
     -> mean over frames of the last (or weighted) layer -> head -> probabilities."""
     def __init__(self, m:TransformerEmotionRecognizer):
         super().__init__()
-        self.states, self.net = EncoderStates(m.net.backbone), m.net
+        self.states, self.net, self.sizes = EncoderStates(m.net.backbone), m.net, m.sizes
     def forward(self, wave:torch.Tensor)->torch.Tensor:
         s, lw = self.states(wave), self.net.layer_logits
         x = s[-1] if lw is None else torch.einsum("l,lbtd->btd", lw.softmax(0), s)
-        return self.net.head(x.mean(1)).softmax(1)
+        return output_proba(self.net.head(x.mean(1)), self.sizes)
 
 # %% ../nbs/08b_export.ipynb #cf532e36
 class RecurrentGraph(nn.Module):
@@ -132,6 +133,7 @@ class RecurrentGraph(nn.Module):
                            "speaker, which a graph of one clip cannot do: export a model trained "
                            "with norm 'global' or 'utterance'")
         self.net, self.k, self.per_clip = m.net, m.stack, m.norm == "utterance"
+        self.sizes = m.sizes
         for k, a in zip(("mean", "std"), m.stats_):
             self.register_buffer(k, torch.from_numpy(np.asarray(a, dtype=np.float32)))
     def forward(self, frames:torch.Tensor)->torch.Tensor:
@@ -142,7 +144,7 @@ class RecurrentGraph(nn.Module):
         x = x[:, :n*self.k].reshape(1, n, self.k*x.shape[2])
         out, _ = self.net.rnn(x)
         pooled = self.net.pool(out, torch.ones(out.shape[:2], dtype=torch.bool))[0]
-        return self.net.head(pooled).softmax(1)
+        return output_proba(self.net.head(pooled), self.sizes)
 
 # %% ../nbs/08b_export.ipynb #300deebe
 def export_graph(model:EmotionModel, # a trained model of the torch families
@@ -168,21 +170,22 @@ def export_graph(model:EmotionModel, # a trained model of the torch families
 def as_if_trained(m:EmotionModel, # an untrained LSTM, GRU or transformer model
                   clips, # a few clips, for an LSTM's or GRU's frame statistics
                   seed:int=0,
+                  aspects:dict|None=None, # `{aspect: labels}` as if learnt; None: the emotion alone
                  )->EmotionModel:
     """`m` with random weights and statistics, as if trained:
     to test export and prediction without training anything."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    rng, m.aspects = np.random.default_rng(seed), dict(aspects or {})
     if m.family == "deep":
         m.stats_ = frame_stats(m.frames_of(clips))
-        m.net = RecurrentNet(frame_dim(m.frames, m.deltas)*m.stack, len(m.labels), m.cell,
+        m.net = RecurrentNet(frame_dim(m.frames, m.deltas)*m.stack, m.width, m.cell,
                              **m.net_params).eval()
         for bn in (x for x in m.net.modules() if isinstance(x, nn.BatchNorm1d)):
             bn.running_mean.normal_(); bn.running_var.uniform_(.5, 2)
     elif not m.frozen: m.net = m._new_net().eval()
     else:
         L, d = m.backbone.n_layers + 1, m.backbone.width*(2 if m.pooled == "mean+std" else 1)
-        m.head = LayerHead(L, d, len(m.labels)).eval()
+        m.head = LayerHead(L, d, m.width).eval()
         m.stats_ = (0.1*rng.standard_normal((L, d)).astype(np.float32),
                     1 + rng.random((L, d)).astype(np.float32))
     return m

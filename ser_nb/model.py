@@ -21,13 +21,14 @@ from .results import json_default
 from .speech import MIN_SPEECH, check_speech, speech_error
 
 # %% auto #0
-__all__ = ['FAMILIES', 'CARD_FORMAT', 'UNCERTAIN', 'MAX_DURATION', 'METRICS', 'PRETRAINED',
-           'DEFAULT_MODEL', 'ModelError', 'TamperedModelError', 'metrics',
-           'library_versions', 'describe_data', 'register', 'EmotionModel', 'PriorModel',
-           'confident', 'proba_rows', 'failed_error', 'duration_error', 'card_json',
-           'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std', 'cv_runs',
-           'cv_table', 'label_order', 'split_protocol', 'training_table', 'fit_and_save',
-           'clip_stats', 'pretrained', 'EmotionPipeline', 'pipeline']
+__all__ = ['FAMILIES', 'AROUSAL', 'VALENCE', 'ASPECTS', 'CARD_FORMAT', 'UNCERTAIN', 'MAX_DURATION',
+           'METRICS', 'PRETRAINED', 'DEFAULT_MODEL', 'ModelError', 'TamperedModelError',
+           'metrics', 'library_versions', 'describe_data', 'register', 'aspect_labels',
+           'check_aspects', 'learnable_aspects', 'EmotionModel', 'PriorModel',
+           'confident', 'proba_rows', 'failed_error', 'duration_error', 'aspect_metrics',
+           'card_json', 'read_card', 'verify_files', 'load', 'cross_validate', 'mean_std',
+           'cv_runs', 'cv_table', 'label_order', 'split_protocol', 'training_table',
+           'fit_and_save', 'clip_stats', 'pretrained', 'EmotionPipeline', 'pipeline']
 
 # %% ../nbs/03_model.ipynb #462b3a6a
 class ModelError(SerError, ValueError):
@@ -115,28 +116,76 @@ def _family(card:dict, folder:Path)->type:
                          f"this installation knows {', '.join(sorted(FAMILIES)) or 'none'}")
     return FAMILIES[fam]
 
+# %% ../nbs/03_model.ipynb #9cc1dc61
+# the coarse axes, derived from the acted category (not rated by listeners); "sarcastic" has none
+AROUSAL = {"angry": "high", "happy": "high", "fear": "high", "surprised": "high", "disgust": "high",
+           "sad": "low", "calm": "low", "neutral": "low", "boredom": "low"}
+VALENCE = {"happy": "positive", "calm": "positive", "surprised": "positive", "neutral": "neutral",
+           "angry": "negative", "sad": "negative", "fear": "negative", "disgust": "negative",
+           "boredom": "negative"}
+# what every family learns beside the emotion, where its training table has the labels
+ASPECTS = {"intensity": ("normal", "strong"), "arousal": ("low", "high"),
+           "valence": ("negative", "neutral", "positive")}
+
+# %% ../nbs/03_model.ipynb #ddb128fb
+def aspect_labels(df:pd.DataFrame, # a corpus table: `emotion` (and `intensity`)
+                  aspect:str, # a name in `ASPECTS`
+                 )->pd.Series: # one label per row; NaN where the table does not say
+    "Each row's label for `aspect`: the table's `intensity`, or the level its emotion maps to."
+    if aspect == "intensity":
+        if "intensity" in df: return df["intensity"].where(df["intensity"].isin(ASPECTS[aspect]))
+        return pd.Series(np.nan, index=df.index, dtype=object)
+    return df.emotion.map({"arousal": AROUSAL, "valence": VALENCE}[aspect])
+
+# %% ../nbs/03_model.ipynb #c61de8a1
+def check_aspects(aspects, # names in `ASPECTS`: a list, "intensity,arousal", or None / "none"
+                 )->tuple[str, ...]:
+    "The aspect names asked for, checked."
+    if aspects is None or (isinstance(aspects, str) and aspects.strip() == "none"): return ()
+    if isinstance(aspects, str): aspects = [a.strip() for a in aspects.split(",") if a.strip()]
+    if unknown := [a for a in aspects if a not in ASPECTS]:
+        raise SerError(f"unknown aspect(s) {', '.join(map(repr, unknown))}; "
+                       f"known: {', '.join(ASPECTS)}, or none")
+    return tuple(dict.fromkeys(aspects))
+
+# %% ../nbs/03_model.ipynb #25d39bd7
+def learnable_aspects(df:pd.DataFrame, # the training table
+                      wanted=tuple(ASPECTS), # the aspects asked for (`check_aspects`)
+                     )->tuple[dict, dict]: # `{aspect: labels seen}`, `{aspect: why not learnt}`
+    "The aspects `df` can teach, each with the labels it has, and why the others cannot be learnt."
+    learnt, why = {}, {}
+    for a in check_aspects(wanted):
+        seen = set(aspect_labels(df, a).dropna())
+        if len(seen) >= 2: learnt[a] = tuple(l for l in ASPECTS[a] if l in seen)
+        elif a == "intensity" and "intensity" not in df:
+            why[a] = "the training table has no intensity column"
+        else: why[a] = (f"the training clips have {len(seen)} of its labels "
+                        f"({', '.join(sorted(seen)) or 'none'}); it takes two")
+    return learnt, why
+
 # %% ../nbs/03_model.ipynb #3adc944d
 CARD_FORMAT = "ser_nb-model/1"
 
 class EmotionModel:
-    "Base of every model family: predict and evaluate from `predict_proba`, save/load with a card."
+    "Base of every model family: predict and evaluate from `predict_outputs`; save, load, card."
     family: str = ""          # key in `FAMILIES` and in card.json
     # "none": one clip at a time; "speaker": normalises over several clips of each speaker
     adaptation: str = "none"
 
     def __init__(self, emotions=DEFAULT_EMOTIONS, # the labels, in output order
                  name:str|None=None, # short name written in the card, e.g. "svm"
+                 aspects=tuple(ASPECTS), # what to learn beside the emotion, where labels exist
                 ):
         self.labels, self.name = tuple(emotions), name or type(self).__name__
+        self.wanted_aspects, self.aspects = check_aspects(aspects), {}  # asked for; learnt by fit
         self.info: dict = {}  # card entries from fit/evaluate: training, split, metrics, test
 
-    @property
-    def emotions(self)->tuple: return self.labels
+    emotions = property(lambda self: self.labels)
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, labels={list(self.labels)})"
 
     # what a family implements
     def fit(self, train_df:pd.DataFrame)->EmotionModel: raise NotImplementedError
-    def predict_proba(self, x)->np.ndarray: raise NotImplementedError
+    def predict_outputs(self, x)->np.ndarray: raise NotImplementedError  # emotion, then aspects
     def adapt_to(self, x)->EmotionModel:
         "Standardise inputs over unlabelled clips `x` (test-time adaptation), where a family can."
         raise SerError(f"{self.name}: a {self.family} model cannot adapt to unlabelled clips; "
@@ -152,6 +201,58 @@ def _table(self:EmotionModel, df)->pd.DataFrame:
     if isinstance(df, (str, os.PathLike)): df = read_split_csv(df)
     return select_emotions(df, self.labels)
 
+# %% ../nbs/03_model.ipynb #5f9625c3
+@patch(as_prop=True)
+def outputs(self:EmotionModel)->dict:
+    "What the model answers, in its column order: `{'emotion': labels, aspect: labels, ...}`."
+    return {"emotion": self.labels, **self.aspects}
+
+# %% ../nbs/03_model.ipynb #efc71fbb
+@patch(as_prop=True)
+def sizes(self:EmotionModel)->list[int]:
+    "How many columns of `predict_outputs` each output has: its number of labels."
+    return [len(labels) for labels in self.outputs.values()]
+
+# %% ../nbs/03_model.ipynb #c51fca20
+@patch(as_prop=True)
+def width(self:EmotionModel)->int:
+    "How many columns `predict_outputs` gives in all."
+    return sum(self.sizes)
+
+# %% ../nbs/03_model.ipynb #bb923c3d
+@patch
+def split_outputs(self:EmotionModel, P:np.ndarray, # `predict_outputs`' rows: `(n, width)`
+                 )->dict: # `{output: (n, its labels)}` probabilities
+    "`P`'s columns, output by output."
+    ends = np.cumsum(self.sizes)
+    return dict(zip(self.outputs, np.split(P, ends[:-1], axis=1)))
+
+# %% ../nbs/03_model.ipynb #1fb01d75
+@patch
+def predict_proba(self:EmotionModel, x, # the clips (as the family's `predict_outputs` takes them)
+                  **kwargs, # what else the family's `predict_outputs` takes (`speakers`...)
+                 )->np.ndarray: # `(n, emotions)`, columns in `self.labels` order
+    "The emotions' probabilities of the clips in `x`."
+    return self.predict_outputs(x, **kwargs)[:, :len(self.labels)]
+
+# %% ../nbs/03_model.ipynb #73b2b6e5
+@patch
+def targets(self:EmotionModel, df:pd.DataFrame, # a training or test table
+           )->np.ndarray: # `(n, outputs)` class indices, -1 where unknown
+    "Each row's class per output: the emotion's index in `labels`, then each learnt aspect's."
+    codes = [df.emotion.map({e: i for i, e in enumerate(self.labels)})]
+    codes += [aspect_labels(df, a).map({l: i for i, l in enumerate(labels)})
+              for a, labels in self.aspects.items()]
+    return np.stack([c.astype(float).fillna(-1).to_numpy(dtype=int) for c in codes], axis=1)
+
+# %% ../nbs/03_model.ipynb #77737252
+@patch
+def learn_aspects(self:EmotionModel, df:pd.DataFrame, # the training table
+                 )->np.ndarray: # its `targets`
+    "Set the aspects this model learns from `df` (of those asked for), and return `df`'s targets."
+    self.aspects, self.info["aspects_not_learnt"] = learnable_aspects(df, self.wanted_aspects)
+    return self.targets(df)
+
 # %% ../nbs/03_model.ipynb #68f853e3
 @register
 class PriorModel(EmotionModel):
@@ -159,13 +260,14 @@ class PriorModel(EmotionModel):
     family = "prior"
 
     def fit(self, train_df:pd.DataFrame, csv=None):
-        "Count the emotions of `train_df` (read from `csv`, if given: the card names it)."
-        counts = train_df.emotion.value_counts()
-        self.prior_ = np.array([counts.get(l, 0) for l in self.labels], dtype=float) / len(train_df)
+        "Count each output's labels in `train_df` (read from `csv`, if given: the card names it)."
+        Y = self.learn_aspects(train_df)
+        self.prior_ = np.concatenate([np.bincount(y[y >= 0], minlength=len(l)) / (y >= 0).sum()
+                                      for y, l in zip(Y.T, self.outputs.values())])
         self.info["training"] = describe_data(train_df, csv)
         return self
 
-    def predict_proba(self, x)->np.ndarray:
+    def predict_outputs(self, x)->np.ndarray:
         "The training frequencies, once per path in `x`."
         return np.tile(self.prior_, (len(as_sources(x)), 1))
 
@@ -209,27 +311,36 @@ def predict_file(self:EmotionModel, path, # one audio file
 
 # %% ../nbs/03_model.ipynb #eebc031c
 @patch
-def predict_proba_each(self:EmotionModel, paths:list[str], # audio files
-                       progress:bool=False, # show a progress bar
-                      )->tuple[np.ndarray, dict]: # (probabilities with NaN rows, `{row: error}`)
-    "Probabilities per file, NaN rows for files that fail, and `{row: error}`; one file at a time."
+def predict_outputs_each(self:EmotionModel, paths:list[str], # audio files
+                         progress:bool=False, # show a progress bar
+                        )->tuple[np.ndarray, dict]: # (`(n, width)`, NaN rows; `{row: error}`)
+    "Outputs per file, NaN rows for files that fail, and `{row: error}`; one file at a time."
     from tqdm.auto import tqdm
-    P, failed = np.full((len(paths), len(self.labels)), np.nan), {}
+    P, failed = np.full((len(paths), self.width), np.nan), {}
     for i, p in enumerate(tqdm(paths, disable=not progress, leave=False)):
-        try: P[i] = self.predict_proba(p)[0]
+        try: P[i] = self.predict_outputs(p)[0]
         except SerError as e: failed[i] = str(e)
     return P, failed
 
 # %% ../nbs/03_model.ipynb #c8f71064
 def proba_rows(n:int, # files asked for
-               n_labels:int, # emotions
+               width:int, # columns: the model's `width`
                failed:dict, # `{row: error}` of the files that could not be read
-               proba, # `proba(good_rows)` -> `(len(good_rows), n_labels)` probabilities
+               proba, # `proba(good_rows)` -> `(len(good_rows), width)` probabilities
               )->np.ndarray:
-    "`(n, n_labels)` probabilities: `proba` of the rows that did not fail, NaN for those that did."
-    P, good = np.full((n, n_labels), np.nan), [i for i in range(n) if i not in failed]
+    "`(n, width)` probabilities: `proba` of the rows that did not fail, NaN for those that did."
+    P, good = np.full((n, width), np.nan), [i for i in range(n) if i not in failed]
     if good: P[good] = proba(good)
     return P
+
+# %% ../nbs/03_model.ipynb #91404619
+@patch
+def predict_proba_each(self:EmotionModel, paths:list[str], # audio files
+                       progress:bool=False, # show a progress bar
+                      )->tuple[np.ndarray, dict]: # (probabilities with NaN rows, `{row: error}`)
+    "Emotion probabilities per file, NaN rows for files that fail, and `{row: error}`."
+    P, failed = self.predict_outputs_each(paths, progress)
+    return P[:, :len(self.labels)], failed
 
 # %% ../nbs/03_model.ipynb #80311567
 def failed_error(failed:dict, # `{row: error}` of the files that could not be read (not empty)
@@ -259,6 +370,16 @@ def duration_error(source:str|Waveform, # an audio file, or a recording in memor
             "utterances, e.g. with `sox in.wav out.wav trim 0 30 : newfile : restart`, or raise "
             "the limit (ser predict --max-duration SECONDS)")
 
+# %% ../nbs/03_model.ipynb #92d0622f
+@patch
+def aspect_answers(self:EmotionModel, row:np.ndarray, # one clip's `predict_outputs` row
+                  )->dict: # `{aspect: {"label", "confidence", "probabilities"}}`
+    "What one clip's outputs say of each learnt aspect."
+    parts = self.split_outputs(row[None])
+    return {a: {"label": labels[int(parts[a][0].argmax())], "confidence": float(parts[a][0].max()),
+                "probabilities": {l: float(p) for l, p in zip(labels, parts[a][0])}}
+            for a, labels in self.aspects.items()}
+
 # %% ../nbs/03_model.ipynb #7f5960ff
 @patch
 def predict_records(self:EmotionModel,
@@ -268,21 +389,36 @@ def predict_records(self:EmotionModel,
                     min_speech:float|None=MIN_SPEECH, # seconds of speech required; None: no gate
                     min_confidence:float|None=None, # below it: "uncertain"; None: always a label
                    ): # yields one dict per file, in input order
-    "One dict per recording: path, emotion, confidence, probabilities; or path, error."
+    "One dict per recording: path, emotion, confidence, probabilities, aspects; or path, error."
     paths, sure = as_sources(paths), confident(min_confidence)
     why = lambda p: duration_error(p, max_duration) or speech_error(p, min_speech)
     errors = {i: e for i, p in enumerate(paths) if (e := why(p))}
     todo = [i for i in range(len(paths)) if i not in errors]
-    if todo: P, failed = self.predict_proba_each([paths[i] for i in todo], progress)
-    else: P, failed = np.zeros((0, len(self.labels))), {}
+    if todo: P, failed = self.predict_outputs_each([paths[i] for i in todo], progress)
+    else: P, failed = np.zeros((0, self.width)), {}
     errors.update({todo[k]: e for k, e in failed.items()})
     proba = dict(zip(todo, P))
     for i, p in enumerate(paths):
         if i in errors: yield {"path": str(p), "error": errors[i]}; continue
-        j = int(proba[i].argmax())
-        yield {"path": str(p), "emotion": self.labels[j] if sure(proba[i][j]) else UNCERTAIN,
-               "confidence": float(proba[i][j]),
-               "probabilities": {l: float(q) for l, q in zip(self.labels, proba[i])}}
+        q = proba[i][:len(self.labels)]; j = int(q.argmax())
+        yield {"path": str(p), "emotion": self.labels[j] if sure(q[j]) else UNCERTAIN,
+               "confidence": float(q[j]), "probabilities": dict(zip(self.labels, q.tolist())),
+               **self.aspect_answers(proba[i])}
+
+# %% ../nbs/03_model.ipynb #a84680ea
+def aspect_metrics(df:pd.DataFrame, # the clips scored: `emotion` (and `intensity`)
+                   parts:dict, # `split_outputs` of their `predict_outputs`
+                   aspects:dict, # the model's `{aspect: labels}`
+                  )->dict: # `{aspect: metrics}` on the clips whose label is known
+    "Each aspect's `metrics`, on the clips of `df` whose label for it is known (none: left out)."
+    out = {}
+    for a, labels in aspects.items():
+        truth = aspect_labels(df.reset_index(drop=True), a)
+        known = truth.isin(labels).to_numpy()
+        if known.any():
+            said = np.take(labels, parts[a][known].argmax(1))
+            out[a] = metrics(truth[known].tolist(), said, labels)
+    return out
 
 # %% ../nbs/03_model.ipynb #4b3669f1
 @patch
@@ -290,12 +426,15 @@ def evaluate(self:EmotionModel,
              test_df:pd.DataFrame, # `path`, `emotion` (and `speaker` for speaker-adapted models)
              csv:str|Path|None=None, # the CSV it came from, recorded in the card
             )->dict: # accuracy, uar, macro_f1, labels, confusion, n_test
-    "Score the model on `test_df`; the metrics are kept for the card."
+    "Score the model on `test_df`; the metrics (and each aspect's) are kept for the card."
     unknown = sorted(set(test_df.emotion) - set(self.labels))
     if unknown:
         raise SerError(f"the test table has emotions the model does not know: {', '.join(unknown)} "
                        f"(model: {', '.join(self.labels)})")
-    m = metrics(list(test_df.emotion), self.predict(test_df, min_speech=None), self.labels)
+    parts = self.split_outputs(self.predict_outputs(test_df))
+    said = np.take(self.labels, parts["emotion"].argmax(1))
+    m = metrics(list(test_df.emotion), said, self.labels)
+    self.info["aspect_metrics"] = aspect_metrics(test_df, parts, self.aspects)
     self.info["metrics"], self.info["test"] = m, describe_data(test_df, csv)
     return m
 
@@ -307,7 +446,9 @@ def card(self:EmotionModel)->dict:
             "class": type(self).__name__, "name": self.name, "labels": list(self.labels),
             "adaptation": self.adaptation, "training": self.info.get("training"),
             "split": self.info.get("split"), "test": self.info.get("test"),
-            "metrics": self.info.get("metrics"), "versions": library_versions(),
+            "metrics": self.info.get("metrics"), "aspects": self.aspects,
+            "aspects_not_learnt": self.info.get("aspects_not_learnt"),
+            "aspect_metrics": self.info.get("aspect_metrics"), "versions": library_versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 # %% ../nbs/03_model.ipynb #97a4c871
@@ -396,7 +537,9 @@ def load(cls:EmotionModel, folder:str|Path, # a folder written by `save`
         raise ModelError(f"{folder/'card.json'}: a {card['family']!r} model, not a {cls.__name__}")
     verify_files(folder, card)
     model = fam._load_weights(folder, card)
-    model.info.update({k: card.get(k) for k in ("training", "split", "test", "metrics")})
+    model.aspects = {a: tuple(labels) for a, labels in (card.get("aspects") or {}).items()}
+    keep = ("training", "split", "test", "metrics", "aspects_not_learnt", "aspect_metrics")
+    model.info.update({k: card.get(k) for k in keep})
     model.card_ = card
     return model
 
@@ -584,8 +727,10 @@ class EmotionPipeline:
     def __init__(self, model:EmotionModel, # a fitted or loaded model of any family
                  top_k:int|None=None, # labels per answer; None: every label
                  min_speech:float|None=MIN_SPEECH, # seconds of speech needed; None: no gate
+                 aspects:bool=False, # answer `{output: [{'label', 'score'}]}` with the aspects too
                 ):
         self.model, self.top_k, self.min_speech = model, _checked_top_k(top_k), min_speech
+        self.aspects = aspects
 
     def __repr__(self): return f"EmotionPipeline({self.model!r}, top_k={self.top_k})"
 
@@ -595,14 +740,17 @@ def __call__(self:EmotionPipeline,
              inputs, # a recording (path, bytes, `(samples, rate)`, samples...) or a list
              sampling_rate:int|None=None, # the rate of bare samples
              top_k="default", # labels per answer (None: every label); default: the pipeline's
-            )->list: # `[{"label", "score"}]` best first; for a list of recordings, one list each
-    "The emotions of `inputs`, most probable first."
+            )->list|dict: # `[{"label", "score"}]` best first (`aspects`: per output); a list each
+    "The emotions of `inputs` (and with `aspects` the rest), most probable first."
     top_k = self.top_k if isinstance(top_k, str) and top_k == "default" else _checked_top_k(top_k)
     sources = as_sources(inputs, sampling_rate)
     check_speech(sources, self.min_speech)
-    P = self.model.predict_proba(sources)
-    ranked = [sorted(({"label": l, "score": float(p)} for l, p in zip(self.model.labels, row)),
-                     key=lambda r: -r["score"])[:top_k] for row in P]
+    rank = lambda labels, row: sorted(({"label": l, "score": float(p)} for l, p in
+                                       zip(labels, row)), key=lambda r: -r["score"])[:top_k]
+    parts = self.model.split_outputs(self.model.predict_outputs(sources))
+    ranked = [{o: rank(self.model.outputs[o], parts[o][i]) for o in parts}
+              if self.aspects else rank(self.model.labels, parts["emotion"][i])
+              for i in range(len(sources))]
     return ranked[0] if is_single(inputs) else ranked
 
 # %% ../nbs/03_model.ipynb #df28fde8

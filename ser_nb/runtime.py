@@ -69,21 +69,21 @@ def model_input(self:OnnxEmotionModel, path)->np.ndarray:
 
 # %% ../nbs/08c_runtime.ipynb #4cfc40a0
 @patch
-def predict_proba_each(self:OnnxEmotionModel, paths:list[str], progress:bool=False
-                      )->tuple[np.ndarray, dict]:
-    "Probabilities per file (NaN rows for bad files), `{row: error}`; a clip at a time, as traced."
+def predict_outputs_each(self:OnnxEmotionModel, paths:list[str], progress:bool=False
+                        )->tuple[np.ndarray, dict]:
+    "Outputs per file (NaN rows for bad files), `{row: error}`; a clip at a time, as traced."
     out, failed = {}, {}
     for k, p in enumerate(tqdm(paths, desc="onnx", disable=not progress, leave=False)):
         try: out[k] = self.session.run(None, {"input": self.model_input(p), **self.adapted})[0][0]
         except SerError as e: failed[k] = str(e)
-    return proba_rows(len(paths), len(self.labels), failed,
+    return proba_rows(len(paths), self.width, failed,
                       lambda good: np.stack([out[k] for k in good])), failed
 
 # %% ../nbs/08c_runtime.ipynb #7614ba9b
 @patch
-def predict_proba(self:OnnxEmotionModel, x)->np.ndarray:
-    "`(n, n_labels)` probabilities of the clips in `x`."
-    P, failed = self.predict_proba_each(as_sources(x))
+def predict_outputs(self:OnnxEmotionModel, x)->np.ndarray:
+    "`(n, width)` probabilities of the clips in `x`: the emotions', then each aspect's."
+    P, failed = self.predict_outputs_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
 
@@ -169,6 +169,7 @@ def export_onnx(model:EmotionModel, # a trained LSTM, GRU or transformer model
                 "versions": library_versions("torch", "onnx", "onnxruntime")}
     out = OnnxEmotionModel(onnx, model.labels, model.name, inputs, exported,
                            getattr(model, "card_", None) or model.card(), threads)
+    out.aspects = dict(model.aspects)  # the graph's outputs are the source model's
     with torch.no_grad(): want = graph(torch.from_numpy(example)).numpy()
     got = out.session.run(None, {"input": example})[0]
     out.exported["check_max_abs_diff"] = round(float(np.abs(got - want).max()), 6)

@@ -80,11 +80,11 @@ def predict_upload(model:EmotionModel, path:Path, name:str,
                    # seconds of speech the upload needs (chapter 01b); None: no gate
                    min_speech:float|None=MIN_SPEECH,
                   )->dict:
-    """The model's answer for one saved upload: emotion, confidence, probabilities;
-    a 422 naming `name` if it has no speech or cannot be read."""
+    """The model's answer for one saved upload: emotion, confidence, probabilities (and each
+    aspect the model learnt); a 422 naming `name` if it has no speech or cannot be read."""
     r = next(model.predict_records([os.fspath(path)], max_duration=None, min_speech=min_speech))
     if "error" in r: raise UploadError(422, r["error"].replace(os.fspath(path), name))
-    return {k: r[k] for k in ("emotion", "confidence", "probabilities")}
+    return {k: v for k, v in r.items() if k != "path"}
 
 # %% ../nbs/08a_serve.ipynb #b7d2f351
 async def received(upload, # a `fastapi.UploadFile`
@@ -136,7 +136,7 @@ body {font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; p
 button {padding: .4rem .9rem}
 .bar {display: flex; align-items: center; gap: .5rem; margin: .25rem 0}
 .bar span {width: 6rem} .bar div {background: #2563eb; height: 1rem} #error {color: #b91c1c}
-#model, #timeline-caption {color: #6b7280}
+#model, #timeline-caption, #aspects {color: #6b7280}
 #timeline {position: relative; height: 1.6rem; margin-top: 1rem} #timeline:empty {display: none}
 .segment {position: absolute; top: 0; height: 100%; color: white; font-size: .7rem;
   overflow: hidden; border-radius: 2px; padding-left: 2px; box-sizing: border-box}
@@ -150,7 +150,7 @@ keep my audio on this device</label> <span id="local-why"></span></p>
 <p id="token-row" hidden><label>API token
 <input id="token" type="password" autocomplete="off"></label></p>
 <p id="status" role="status"></p><p id="error" role="alert"></p>
-<h2 id="emotion"></h2><div id="bars"></div>
+<h2 id="emotion"></h2><p id="aspects"></p><div id="bars"></div>
 <div id="timeline"></div><p id="timeline-caption"></p>
 <script></script></body></html>"""
 
@@ -167,6 +167,8 @@ fetch("health").then(r => r.json()).then(h => {
 $("local").onchange = () => { if ($("local").checked) loadLocal("web/"); };
 function show(out) {
   $("emotion").textContent = `${out.emotion} (${(100*out.confidence).toFixed(0)}%)`;
+  $("aspects").textContent = ["intensity", "arousal", "valence"].filter(a => out[a])
+    .map(a => `${a}: ${out[a].label} (${(100*out[a].confidence).toFixed(0)}%)`).join(" · ");
   for (const [label, p] of Object.entries(out.probabilities).sort((a, b) => b[1] - a[1])) {
     const row = document.createElement("div"), name = document.createElement("span"),
       bar = document.createElement("div"), pct = document.createElement("em");
@@ -208,7 +210,8 @@ PAGE_SEND = """async function call(route, blob, name) {
 }
 async function send(blob, name) {
   if ($("local").checked) return sendLocal(blob, name);  // in this page (web/app.js): no upload
-  $("error").textContent = $("emotion").textContent = $("timeline-caption").textContent = "";
+  $("error").textContent = $("emotion").textContent = $("aspects").textContent =
+    $("timeline-caption").textContent = "";
   $("bars").replaceChildren(); $("timeline").replaceChildren();
   $("status").textContent = `listening to ${name}...`;
   try {

@@ -13,7 +13,7 @@ import pandas as pd
 import soundfile as sf
 
 from .data import SAMPLE_RATE, AudioError, SerError, Waveform
-from .model import EmotionModel
+from .model import ASPECTS, EmotionModel
 from .speech import VAD_FRAME, VadStream
 
 # %% auto #0
@@ -113,7 +113,7 @@ def emotion_timeline(model:EmotionModel, # any fitted or loaded model
                      window:float=4., hop:float=2., # as in `speech_windows`
                      batch:int=8, # windows classified together
                      **vad, # threshold, min_silence, min_speech for `speech_windows`
-                    )->Iterator[dict]: # start, end, emotion, confidence, probabilities
+                    )->Iterator[dict]: # start, end, emotion, confidence, probabilities, aspects
     "The emotion of every stretch of speech (or window of a long one) in `source`, in order."
     blocks = read_blocks(source) if isinstance(source, (str, os.PathLike)) else source
     def answer(todo):
@@ -122,7 +122,7 @@ def emotion_timeline(model:EmotionModel, # any fitted or loaded model
         for (s, e, _), r in zip(todo, records):
             yield {"start": round(s, 3), "end": round(e, 3),
                    **({"error": r["error"].split(": ", 1)[-1]} if "error" in r else
-                      {k: r[k] for k in ("emotion", "confidence", "probabilities")})}
+                      {k: v for k, v in r.items() if k != "path"})}
     todo = []
     for w in speech_windows(blocks, window, hop, **vad):
         todo.append(w)
@@ -131,11 +131,14 @@ def emotion_timeline(model:EmotionModel, # any fitted or loaded model
 
 # %% ../nbs/08_timeline.ipynb #7165405b
 def timeline_table(rows:Iterable[dict])->pd.DataFrame:
-    """`emotion_timeline`'s rows as a table: start, end, emotion, confidence
-    and a `p_<emotion>` column per emotion."""
+    """`emotion_timeline`'s rows as a table: start, end, emotion, confidence, a `p_<emotion>`
+    column per emotion, and each aspect's label and `<aspect>_confidence`."""
     rows = list(rows)
-    flat = [{**{k: v for k, v in r.items() if k != "probabilities"},
-             **{f"p_{l}": p for l, p in r.get("probabilities", {}).items()}} for r in rows]
+    flat = [{**{k: v for k, v in r.items() if not isinstance(v, dict)},
+             **{f"p_{l}": p for l, p in r.get("probabilities", {}).items()},
+             **{k: v["label"] for k, v in r.items() if k in ASPECTS},
+             **{f"{k}_confidence": v["confidence"] for k, v in r.items() if k in ASPECTS}}
+            for r in rows]
     return pd.DataFrame(flat, columns=None if rows else ["start", "end", "emotion", "confidence"])
 
 # %% ../nbs/08_timeline.ipynb #b4886f1a

@@ -13,6 +13,7 @@ import pandas as pd
 from .data import require_torch
 require_torch("the training loop (ser_nb.training)")
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -22,8 +23,9 @@ from .model import describe_data
 
 # %% auto #0
 __all__ = ['TrainConfig', 'clip_speakers', 'held_out', 'batches', 'pick_device', 'training_rows',
-           'training_card', 'learned_weights', 'Weights', 'save_checkpoint',
-           'load_checkpoint', 'train_loop', 'plot_history']
+           'training_card', 'output_loss', 'output_proba', 'target_columns',
+           'learned_weights', 'Weights', 'save_checkpoint', 'load_checkpoint',
+           'train_loop', 'plot_history']
 
 # %% ../nbs/04b_training.ipynb #0ce219cc
 @dataclass
@@ -80,16 +82,18 @@ def pick_device(device:str|None=None)->torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 # %% ../nbs/04b_training.ipynb #a64996e8
-def training_rows(rec, # a neural model: `_table`, `balance`, `val_size`, `labels` and `config.seed`
+def training_rows(rec, # a neural `EmotionModel`, with `balance`, `val_size` and `config.seed`
                   train_df:pd.DataFrame, # the clips to learn from
+                  keep_aspects:bool=False, # True: `rec`'s outputs stay (a model trained further)
                  )->tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    "The table `rec` trains on (balanced if asked), the rows held out, the class index of each row."
+    "The table `rec` trains on (balanced if asked), the rows held out, and each row's targets."
     df = rec._table(train_df)
     if rec.balance: df = balance(df)
     df = df.reset_index(drop=True)
     if rec.val_size: held = held_out(df, rec.val_size, rec.config.seed)
     else: held = np.zeros(len(df), dtype=bool)  # none held out: all epochs run, the last stays
-    return df, held, df.emotion.map({e: i for i, e in enumerate(rec.labels)}).to_numpy()
+    # the emotion, then every aspect the table teaches (or the model has, when trained further)
+    return df, held, rec.targets(df) if keep_aspects else rec.learn_aspects(df)
 
 # %% ../nbs/04b_training.ipynb #9e542e02
 def training_card(df:pd.DataFrame, held:np.ndarray, # `training_rows`' table and held-out rows
@@ -102,6 +106,33 @@ def training_card(df:pd.DataFrame, held:np.ndarray, # `training_rows`' table and
     return {**describe_data(df, csv), "balanced": balanced, "validation": describe_data(df[held]),
             "epochs": len(history), "best_epoch": best["epoch"], "val_uar": best["val_uar"],
             "seconds": round(time.time() - t0, 1), **extra}
+
+# %% ../nbs/04b_training.ipynb #b85edca4
+def output_loss(logits:torch.Tensor, # `(batch, width)`: the outputs' columns one after another
+                targets:torch.Tensor, # `(batch, outputs)` class indices, -1 where unknown
+                sizes:list[int], # labels per output, the emotion's first
+                label_smoothing:float=0., # as `F.cross_entropy` takes it
+               )->torch.Tensor:
+    "The sum of each output's cross-entropy over the clips whose label for it is known."
+    loss = logits.new_zeros(())
+    for part, y in zip(logits.split(sizes, dim=1), targets.T):
+        known = y >= 0
+        if known.any():
+            loss = loss + F.cross_entropy(part[known], y[known], label_smoothing=label_smoothing)
+    return loss
+
+# %% ../nbs/04b_training.ipynb #de9bf8d6
+def output_proba(logits:torch.Tensor, # `(batch, width)`
+                 sizes:list[int], # labels per output, the emotion's first
+                )->torch.Tensor: # `(batch, width)`: each output's columns sum to one
+    "Each output's softmax over its own columns."
+    return torch.cat([part.softmax(1) for part in logits.split(sizes, dim=1)], dim=1)
+
+# %% ../nbs/04b_training.ipynb #2e708b48
+def target_columns(y:np.ndarray|torch.Tensor, # `(n,)`: one output's classes; or `(n, outputs)`
+                  )->np.ndarray|torch.Tensor: # `(n, outputs)`
+    "Targets with one column per output."
+    return y[:, None] if y.ndim == 1 else y
 
 # %% ../nbs/04b_training.ipynb #52b9addc
 def learned_weights(net:nn.Module, only_trained:bool=False)->dict:

@@ -24,11 +24,12 @@ from .data import (DEFAULT_EMOTIONS, SAMPLE_RATE, Waveform, SerError, as_sources
                          read_split_csv)
 from .features import cache_dir_of, cache_key, cacheable
 from .augment import augment, other_voices, parse_augment
-from .model import (EmotionModel, ModelError, clip_stats, describe_data, failed_error,
-                          fit_and_save, label_order, library_versions, metrics, proba_rows,
-                          register, training_table)
+from .model import (ASPECTS, EmotionModel, ModelError, clip_stats, describe_data,
+                          failed_error, fit_and_save, label_order, library_versions, metrics,
+                          proba_rows, register, training_table)
 from .training import (TrainConfig, batches, clip_speakers, held_out, learned_weights,
-                             pick_device, plot_history, train_loop, training_card, training_rows)
+                             output_loss, output_proba, pick_device, plot_history, target_columns,
+                             train_loop, training_card, training_rows)
 
 # %% auto #0
 __all__ = ['ENCODER_TYPES', 'WHISPER_HOP', 'EMBEDDINGS_VERSION', 'HEAD_DEFAULTS', 'POOLED',
@@ -278,7 +279,7 @@ class LayerHead(nn.Module):
     "A learned softmax weighting of the encoder's layers, then a two-layer MLP with dropout."
     def __init__(self, n_layers:int, # layers of the embedding (the encoder's + 1)
                  dim:int, # numbers per layer (the width, or twice it with standard deviations)
-                 n_out:int, # emotions
+                 n_out:int, # output columns: the emotions, then each aspect's labels
                  hidden:int=256, dropout:float=0.3):
         super().__init__()
         self.config = dict(n_layers=n_layers, dim=dim, n_out=n_out, hidden=hidden, dropout=dropout)
@@ -293,23 +294,25 @@ class LayerHead(nn.Module):
 
 # %% ../nbs/06_transformer.ipynb #8dc70f0e
 def train_head(head:LayerHead, # a new head, or the one a checkpoint was written for
-               train:tuple, val:tuple, # `(E, y)` tensors: standardised embeddings, class indices
+               train:tuple, val:tuple, # `(E, Y)` tensors: standardised embeddings, targets
                cfg:TrainConfig, checkpoint:str|Path|None=None, progress:bool=False,
+               sizes:list[int]|None=None, # labels per output; None: one, of `n_out` emotions
               )->list[dict]: # one row per epoch: train_loss, val_loss, val_uar
     "Train `head` with AdamW in `train_loop`: the epoch with the best UAR on `val` is kept."
     (X, y), (Xv, yv) = train, val
+    sizes, y, yv = sizes or [head.config["n_out"]], target_columns(y), target_columns(yv)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     def run_epoch(epoch, rng):
         head.train(); losses = []
         for idx in batches(len(X), cfg.batch_size, rng):
-            loss = F.cross_entropy(head(X[idx]), y[idx], label_smoothing=cfg.label_smoothing)
+            loss = output_loss(head(X[idx]), y[idx], sizes, cfg.label_smoothing)
             opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
         row = {"train_loss": float(np.mean(losses)), "val_loss": None, "val_uar": None}
         if not len(Xv): return row  # nothing held out: every epoch runs, the last one stays
         with torch.no_grad(): logits = head.eval()(Xv)
-        labels = range(head.config["n_out"])
-        uar = metrics(yv.numpy(), logits.argmax(1).numpy(), labels=labels)["uar"]
-        return {**row, "val_loss": F.cross_entropy(logits, yv).item(), "val_uar": uar}
+        said = logits[:, :sizes[0]].argmax(1).numpy()
+        uar = metrics(yv[:, 0].numpy(), said, labels=range(sizes[0]))["uar"]
+        return {**row, "val_loss": output_loss(logits, yv, sizes).item(), "val_uar": uar}
     return train_loop(head, run_epoch, cfg, {"optimizer": opt}, checkpoint, progress)
 
 # %% ../nbs/06_transformer.ipynb #d3eb7e22
@@ -389,12 +392,12 @@ class TransformerEmotionRecognizer(EmotionModel):
                  val_size:float=0.15, # share of speakers held out to pick the epoch; 0: the last
                  balance:bool=False, cache_dir=None, # down-sample to the rarest; `embed`'s cache
                  checkpoint:str|Path|None=None, # resume from this file if it exists
-                 progress:bool=False, # progress bars
+                 progress:bool=False, aspects=tuple(ASPECTS), # progress bars; aspects (chapter 03)
                  **params, # `HEAD_DEFAULTS`, `HEAD_TRAINING` (frozen); `NET_DEFAULTS`, `TuneConfig`
                 ):
         self.head_params, settings = _check_settings(frozen, pooled, norm, params)
         name = Path(model_name).name if os.path.isdir(model_name) else model_name
-        super().__init__(emotions, name=name)
+        super().__init__(emotions, name=name, aspects=aspects)
         self.model_name, self.revision, self.frozen, self.norm = model_name, revision, frozen, norm
         self.trim = TRIMMED[frozen] if trim is None else trim
         self.max_duration = MAX_SECONDS[frozen] if max_duration is None else max_duration
@@ -448,7 +451,7 @@ def _standard(self:TransformerEmotionRecognizer, E:np.ndarray, groups=None)->tor
 @patch
 def _fit_frozen(self:TransformerEmotionRecognizer,
                 df:pd.DataFrame, # the training table
-                y:torch.Tensor, # the class index of each clip
+                y:torch.Tensor, # the targets of each clip: `(clips, outputs)`
                 held:np.ndarray, # True on the clips held out to pick the epoch
                )->list[dict]: # one row per epoch
     "Embed `df` with the frozen encoder (cached), standardise, train the head (new, or further)."
@@ -457,9 +460,9 @@ def _fit_frozen(self:TransformerEmotionRecognizer,
     X = self._standard(E, self._groups(df))
     torch.manual_seed(self.config.seed)
     if self.head is None:
-        self.head = LayerHead(E.shape[1], E.shape[2], len(self.labels), **self.head_params)
+        self.head = LayerHead(E.shape[1], E.shape[2], self.width, **self.head_params)
     return train_head(self.head, (X[~held], y[~held]), (X[held], y[held]), self.config,
-                      self.checkpoint, self.progress)
+                      self.checkpoint, self.progress, self.sizes)
 
 # %% ../nbs/06_transformer.ipynb #6157402b
 @patch
@@ -467,7 +470,8 @@ def fit(self:TransformerEmotionRecognizer, train_df:pd.DataFrame, # path, emotio
         csv:str|Path|None=None, # the CSV it came from, recorded in the card
        ):
     "Train on `train_df` (from any current weights), holding out whole speakers to pick the epoch."
-    df, held, y = training_rows(self, train_df)
+    trained = self.head is not None or self.net is not None  # trained further: its outputs stay
+    df, held, y = training_rows(self, train_df, keep_aspects=trained)
     t0, y = time.time(), torch.tensor(y)  # the card's seconds: embedding or fine-tuning
     self.history_ = self._fit_frozen(df, y, held) if self.frozen else self._fit_tuned(df, y, held)
     self.info["training"] = training_card(df, held, self.history_, csv, t0, self.balance)
@@ -475,35 +479,36 @@ def fit(self:TransformerEmotionRecognizer, train_df:pd.DataFrame, # path, emotio
 
 # %% ../nbs/06_transformer.ipynb #275c2ecb
 @patch
-def predict_proba_each(self:TransformerEmotionRecognizer,
-                       paths:list[str], # the clips: paths or recordings
-                       progress:bool=False,
-                      )->tuple[np.ndarray, dict]:
-    "Probabilities per file (NaN rows for bad files) and `{row: error}`."
+def predict_outputs_each(self:TransformerEmotionRecognizer,
+                         paths:list[str], # the clips: paths or recordings
+                         progress:bool=False,
+                        )->tuple[np.ndarray, dict]:
+    "Outputs per file (NaN rows for bad files) and `{row: error}`."
     if self.head is None and self.net is None:
         raise SerError(f"{self!r} is not trained yet: call fit first")
     if self.frozen:
         E, failed = self.embeddings(paths, errors="skip")
-        proba = lambda good: self.head.eval()(self._standard(E[good])).softmax(1).numpy()
+        logits = lambda good: self.head.eval()(self._standard(E[good]))
     else:
         waves, failed = load_waves(paths, self.trim, self.max_duration, progress, errors="skip")
-        proba = lambda good: tuned_logits(self.net, [waves[i] for i in good]).softmax(1).numpy()
-    with torch.no_grad(): return proba_rows(len(paths), len(self.labels), failed, proba), failed
+        logits = lambda good: tuned_logits(self.net, [waves[i] for i in good])
+    proba = lambda good: output_proba(logits(good), self.sizes).numpy()
+    with torch.no_grad(): return proba_rows(len(paths), self.width, failed, proba), failed
 
 # %% ../nbs/06_transformer.ipynb #e980c955
 @patch
-def predict_proba(self:TransformerEmotionRecognizer,
-                  x, # one path, paths, or a table (with `speaker` for a speaker-adapted model)
-                  speakers=None, # speaker of each clip, overriding the table's
-                 )->np.ndarray:
-    "`(n, n_labels)` probabilities of the clips in `x`."
+def predict_outputs(self:TransformerEmotionRecognizer,
+                    x, # one path, paths, or a table (with `speaker` for a speaker-adapted model)
+                    speakers=None, # speaker of each clip, overriding the table's
+                   )->np.ndarray:
+    "`(n, width)` probabilities of the clips in `x`: the emotions', then each aspect's."
     if self.adaptation != "none":
         if is_single(x):
             raise SerError(f"{as_sources(x)[0]}: a {self.norm}-adapted model standardises "
                            f"over several clips of the {self.norm}, not one; pass them together")
         X = self._standard(self.embeddings(x), self._groups(x, speakers))
-        with torch.no_grad(): return self.head.eval()(X).softmax(1).numpy()
-    P, failed = self.predict_proba_each(as_sources(x))
+        with torch.no_grad(): return output_proba(self.head.eval()(X), self.sizes).numpy()
+    P, failed = self.predict_outputs_each(as_sources(x))
     if failed: raise failed_error(failed)
     return P
 
@@ -583,16 +588,18 @@ def _save_weights(self:TransformerEmotionRecognizer, folder:Path):
 
 # %% ../nbs/06_transformer.ipynb #54a2d31d
 def _unfitted(cls, card:dict)->TransformerEmotionRecognizer:
-    "The untrained model a card describes: its encoder, emotions, features and settings."
+    "The untrained model a card describes: its encoder, outputs, features and settings."
     frozen, b, f = card.get("frozen", True), card["backbone"], card["features"]
     head_keys = HEAD_DEFAULTS if frozen else NET_DEFAULTS
     train_keys = HEAD_TRAINING if frozen else {f.name for f in fields(TuneConfig)}
     head = {k: v for k, v in (card["head"] if frozen else card["net"]).items() if k in head_keys}
     tc = {k: v for k, v in card.get("train_config", {}).items() if k in train_keys}
-    return cls(b["name"], card["labels"], revision=b.get("commit") or b.get("revision"),
-               frozen=frozen, trim=f["trim"], max_duration=f["max_duration"],
-               pooled=f.get("pooled", "mean"), norm=f.get("norm", "global"),
-               val_size=card.get("val_size", 0.15), **head, **tc)
+    m = cls(b["name"], card["labels"], revision=b.get("commit") or b.get("revision"),
+            frozen=frozen, trim=f["trim"], max_duration=f["max_duration"],
+            pooled=f.get("pooled", "mean"), norm=f.get("norm", "global"),
+            val_size=card.get("val_size", 0.15), **head, **tc)
+    m.aspects = {a: tuple(labels) for a, labels in (card.get("aspects") or {}).items()}
+    return m
 
 # %% ../nbs/06_transformer.ipynb #6536a87e
 @patch(cls_method=True)
@@ -634,7 +641,7 @@ def resolve_precision(precision:str, # one of `PRECISIONS`
 class EmotionNet(nn.Module):
     """An encoder to fine-tune -> mean over each clip's real frames (of the last layer, or of a
     learned weighting of all layers) -> two-layer MLP."""
-    def __init__(self, backbone:Backbone, n_out:int, # emotions
+    def __init__(self, backbone:Backbone, n_out:int, # output columns: emotions, then aspects
                  layers:str="last", # "last": the top layer; "weighted": learned weights over all
                  hidden:int=256, dropout:float=0.1):
         super().__init__()
@@ -725,18 +732,22 @@ def _accelerator(cfg:TuneConfig):
                        mixed_precision=resolve_precision(cfg.precision, pick_device()))
 
 # %% ../nbs/06_transformer.ipynb #e80fe4e8
-def _validate(acc, net:EmotionNet, val:tuple, batch_size:int)->tuple:
+def _validate(acc, net:EmotionNet, val:tuple, batch_size:int,
+              sizes:list[int]|None=None, # labels per output; None: one, of `n_out` emotions
+             )->tuple:
     """(UAR, loss) on `val`, each process scoring its share and all of them getting every score;
     (None, None) without clips."""
     from accelerate.utils import gather_object
-    waves, y = val
+    sizes, waves, y = sizes or [net.config["n_out"]], *val
     if not len(waves): return None, None
+    y = target_columns(y)
     mine = list(range(acc.process_index, len(waves), acc.num_processes))
     part = tuned_logits(net, [waves[i] for i in mine], batch_size, acc.autocast)
     scores = gather_object([(i, l.tolist()) for i, l in zip(mine, part)])
     logits = torch.tensor([l for _, l in sorted(scores)])
-    uar = metrics(y.numpy(), logits.argmax(1).numpy(), labels=range(net.config["n_out"]))["uar"]
-    return uar, F.cross_entropy(logits, y).item()
+    uar = metrics(y[:, 0].numpy(), logits[:, :sizes[0]].argmax(1).numpy(),
+                  labels=range(sizes[0]))["uar"]
+    return uar, output_loss(logits, y, sizes).item()
 
 # %% ../nbs/06_transformer.ipynb #a26edae9
 def _optimiser(net:EmotionNet, cfg:TuneConfig, batches:int)->tuple:
@@ -769,15 +780,14 @@ def _training_window(waves:list, i:int, # the training clips; which one
 
 # %% ../nbs/06_transformer.ipynb #74881ac8
 def _train_epoch(acc, model, opt, sched, # the `Accelerator`; the network, optimiser and schedule
-                 train:tuple, # `(waves, y)`: 16 kHz clips and class indices
+                 train:tuple, # `(waves, Y)`: 16 kHz clips and their targets `(clips, outputs)`
                  cfg:TuneConfig, epoch:int,
-                 samples:int|None, # the length of the random windows; None: whole clips
-                 progress:bool,
-                 speakers=None, # the speaker of each clip, for babble
+                 samples:int|None, progress:bool, # the windows' length (None: whole clips); bars
+                 speakers=None, sizes=None, # each clip's speaker, for babble; labels per output
                 )->float: # the mean loss over all processes
     "One epoch over this process's share of length-grouped batches of random windows."
     from accelerate.utils import gather_object
-    waves, y = train
+    waves, y = train[0], target_columns(train[1])
     lengths = [min(len(w), samples or len(w)) for w in waves]
     plan = length_grouped_batches(lengths, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]))
     procs = acc.num_processes
@@ -789,8 +799,9 @@ def _train_epoch(acc, model, opt, sched, # the `Accelerator`; the network, optim
         with acc.accumulate(model):
             batch = [_training_window(waves, i, samples, cfg, epoch, speakers) for i in idx]
             with acc.autocast():
-                loss = F.cross_entropy(model(batch).float(), y[idx].to(acc.device),
-                                       label_smoothing=cfg.label_smoothing)
+                logits = model(batch).float()
+                loss = output_loss(logits, y[idx].to(acc.device), sizes or [logits.shape[1]],
+                                   cfg.label_smoothing)
             acc.backward(loss)
             if acc.sync_gradients: acc.clip_grad_norm_(model.parameters(), cfg.clip_grad)
             opt.step(); opt.zero_grad()
@@ -819,14 +830,15 @@ def _release(acc, model, net:EmotionNet):
 
 # %% ../nbs/06_transformer.ipynb #5015391d
 def fine_tune(net:EmotionNet, # `set_trainable` applied; or the network a checkpoint was written for
-              train:tuple, # `(waves, y)`: 16 kHz clips and class indices
-              val:tuple, # `(waves, y)` of held-out speakers (empty: all epochs, keep the last)
+              train:tuple, # `(waves, Y)`: 16 kHz clips and their targets
+              val:tuple, # `(waves, Y)` of held-out speakers (empty: all epochs, keep the last)
               cfg:TuneConfig=TuneConfig(),
               max_duration:float|None=5., # seconds of the random window training reads of a clip
               checkpoint:str|Path|None=None, # resume from it if it exists; rewritten every epoch
               progress:bool=True,
               accelerator=None, # an `accelerate.Accelerator`; default: one made from `cfg`
               speakers=None, # the speaker of each training clip, for babble (`cfg.corrupt`)
+              sizes:list[int]|None=None, # labels per output; None: one, of `n_out` emotions
              )->list[dict]: # one row per epoch: train_loss, val_loss, val_uar, seconds, processes
     "Fine-tune `net` in `train_loop`: AdamW, warm-up and decay, mixed precision, accumulation."
     acc = accelerator or _accelerator(cfg)
@@ -836,8 +848,8 @@ def fine_tune(net:EmotionNet, # `set_trainable` applied; or the network a checkp
         acc.wait_for_everyone()  # the main process has written the last checkpoint
         t0 = time.time()
         train_loss = _train_epoch(acc, model, opt, sched, train, cfg, epoch, samples, progress,
-                                  speakers)
-        uar, val_loss = _validate(acc, net, val, cfg.batch_size)
+                                  speakers, sizes)
+        uar, val_loss = _validate(acc, net, val, cfg.batch_size, sizes)
         return {"train_loss": train_loss, "val_loss": val_loss, "val_uar": uar,
                 "seconds": round(time.time() - t0, 1), "processes": acc.num_processes}
     parts = {"optimizer": opt, "scheduler": sched}
@@ -852,7 +864,7 @@ def fine_tune(net:EmotionNet, # `set_trainable` applied; or the network a checkp
 def _new_net(self:TransformerEmotionRecognizer)->EmotionNet:
     "A new network on this model's encoder, parts frozen and LoRA adapters as its settings name."
     torch.manual_seed(self.config.seed)
-    net = EmotionNet(self.backbone, len(self.labels), **self.head_params)
+    net = EmotionNet(self.backbone, self.width, **self.head_params)
     set_trainable(net, self.config.freeze, self.config.lora)
     return net
 
@@ -868,7 +880,8 @@ def _fit_tuned(self:TransformerEmotionRecognizer, df:pd.DataFrame, y:torch.Tenso
     if self.net is None: self.net = self._new_net()
     return fine_tune(self.net, ([waves[i] for i in train], y[train]),
                      ([waves[i][:n] for i in val], y[held]), self.config, self.max_duration,
-                     self.checkpoint, self.progress, speakers=clip_speakers(df)[train])
+                     self.checkpoint, self.progress, speakers=clip_speakers(df)[train],
+                     sizes=self.sizes)
 
 # %% ../nbs/06_transformer.ipynb #1068a406
 @patch
@@ -943,8 +956,8 @@ def get_confusion_matrix(self:TransformerEmotionRecognizer)->pd.DataFrame:
 # %% ../nbs/06_transformer.ipynb #226066c2
 @patch
 def extend_emotions(self:TransformerEmotionRecognizer, emotions)->TransformerEmotionRecognizer:
-    "Add the new emotions of `emotions` to the outputs; what the head learned of the others stays."
-    new = [e for e in emotions if e not in self.labels]
+    "Add the new emotions of `emotions` to the outputs; what the head learned of the rest stays."
+    new, k = [e for e in emotions if e not in self.labels], len(self.labels)
     if not new: return self
     self.labels = (*self.labels, *new)
     if self.frozen and self.head is not None: owner = self.head.mlp
@@ -952,10 +965,10 @@ def extend_emotions(self:TransformerEmotionRecognizer, emotions)->TransformerEmo
     if owner is None: return self
     old = owner[-1]
     wider = nn.Linear(old.in_features, old.out_features + len(new)).to(old.weight)
-    with torch.no_grad():
-        wider.weight[:old.out_features], wider.bias[:old.out_features] = old.weight, old.bias
+    kept = [*range(k), *range(k + len(new), wider.out_features)]  # new rows after the emotions
+    with torch.no_grad(): wider.weight[kept], wider.bias[kept] = old.weight, old.bias
     owner[-1] = wider
-    (self.head if self.frozen else self.net).config["n_out"] = len(self.labels)
+    (self.head if self.frozen else self.net).config["n_out"] = self.width
     return self
 
 # %% ../nbs/06_transformer.ipynb #b61ce35f

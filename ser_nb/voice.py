@@ -5,12 +5,10 @@
 # %% ../nbs/11_voice.ipynb #54add5e9
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from .data import SerError
-from .model import metrics
 
 # %% auto #0
 __all__ = ['few_shot', 'few_shot_scores']
@@ -41,8 +39,6 @@ def few_shot_scores(ways:dict, # `{name: train(chosen) -> a fitted model}`: ways
         for seed in seeds:
             chosen, rest = few_shot(df, k, seed)
             for name, train in ways.items():
-                m = train(chosen)
-                said = np.asarray(m.labels)[m.predict_proba(rest).argmax(1)]
                 rows.append({"way": name, "k": k, "seed": seed,
-                             "uar": 100*metrics(rest.emotion, said, m.labels)["uar"]})
+                             "uar": 100*train(chosen).evaluate(rest)["uar"]})
     return pd.DataFrame(rows)

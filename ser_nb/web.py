@@ -97,9 +97,10 @@ TIMELINE_AFTER = 8.  # seconds: a longer recording also gets a timeline, as on t
 
 def web_config(model:EmotionModel, # the model the page runs
               )->dict: # what `app.js` reads
-    "The page's settings: labels, inputs, and the gate, trim and timeline settings of ser_nb."
+    "The page's settings: labels, aspects, inputs, and the gate, trim and timeline settings."
     vad = {k: v for k, v in defaults(speech_windows).items() if k not in ("blocks",)}
     return {"format": "ser_nb-web/1", "model": model.name, "labels": list(model.labels),
+            "aspects": {a: list(labels) for a, labels in model.aspects.items()},
             "inputs": {**model.inputs, "kind": "wave"},
             "trim": {"top_db": defaults(load_audio)["top_db"], **defaults(trim_silence)},
             "silence_peak": SILENCE_PEAK, "max_seconds": MAX_DURATION,

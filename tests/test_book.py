@@ -6,6 +6,9 @@ import pytest
 
 from conftest import NBS
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("book")
+
 CHAPTERS = sorted(NBS.glob("[0-9]*.ipynb"))
 MAX_LINES = 45  # "no code cell much over 40 lines"
 

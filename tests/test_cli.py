@@ -6,6 +6,9 @@ import numpy as np, pandas as pd, pytest
 
 from ser_nb.data import make_toy_corpus
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("cli")
+
 SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
 DATA = Path(os.environ.get("SER_DATA", "data"))
 
@@ -98,7 +101,7 @@ def test_each_family_lists_only_its_own_flags():
     from ser_nb.deep import RecurrentConfig
     from ser_nb.transformer import HEAD_TRAINING, TuneConfig
     shared = {"--train-csv", "--test-csv", "--out", "--model-name-suffix", "--emotions", "--balance", "--augment",
-              "--copies", "--param", "--params", "--json", "--help"}
+              "--copies", "--aspects", "--param", "--params", "--json", "--help"}
     loop = {"--epochs", "--batch-size", "--learning-rate", "--checkpoint", "--trim", "--no-trim"}
     assert _flags("train", "svm") == shared | {"--features", "--original", "--trim", "--no-trim", "--speaker-adapted"}
     assert _flags("train", "lstm") == shared | loop | {"--frames", "--speaker-adapted"}

@@ -8,6 +8,9 @@ from ser_nb.classical import MODELS, RICH_FEATURES
 from ser_nb.data import make_toy_corpus
 from ser_nb.features import feature_dim
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("cli_models")
+
 SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
 DATA = Path(os.environ.get("SER_DATA", "data"))
 
@@ -43,7 +46,9 @@ def test_train_json(toy):
     assert r["labels"] == ["sad", "neutral", "happy", "angry"]
     cm = np.array(r["confusion"])
     assert cm.shape == (4, 4) and cm.sum() == r["n_test"] and r["n_train"] + r["n_test"] == 48
-    assert 0 <= r["uar"] <= 1 and sorted(p.name for p in (d/"models/svm").iterdir()) == ["card.json", "model.skops"]
+    # the emotion's pipeline, and one per aspect the toy corpus teaches (its clips are all of normal intensity)
+    assert 0 <= r["uar"] <= 1 and sorted(p.name for p in (d/"models/svm").iterdir()) == [
+        "arousal.skops", "card.json", "model.skops", "valence.skops"]
 
 def test_train_human_and_bad_model_name(toy):
     d, root, _ = toy
@@ -71,7 +76,9 @@ def test_predict_files_folders_and_bad_input(toy, tmp_path):
     assert "no such file" in recs["missing.wav"]["error"]
     r = ser("predict", d/"models/svm", root, "--limit", "5", cache=d/"cache")
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 5
-    assert all(len(l.split("\t")) == 3 for l in r.stdout.strip().splitlines())
+    # path, emotion, confidence, then the aspects the toy corpus taught: "<level> arousal <p>", "<level> valence <p>"
+    lines = [l.split("\t") for l in r.stdout.strip().splitlines()]
+    assert all(len(l) == 5 and l[3].split()[1] == "arousal" and l[4].split()[1] == "valence" for l in lines), lines
 
 def test_info(toy):
     d, root, r = toy

@@ -86,7 +86,7 @@ def multipart(path: Path) -> tuple[bytes, str]:
 
 
 reason = podman_works()
-pytestmark = pytest.mark.skipif(reason is not None, reason=f"container test skipped: {reason}")
+pytestmark = [pytest.mark.skipif(reason is not None, reason=f"container test skipped: {reason}"), pytest.mark.xdist_group("container")]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,9 @@ from ser_nb.data import (AudioError, CorpusError, DEFAULT_EMOTIONS, canonical_em
                          read_corpus, read_csv_corpus, read_folder, read_split_csv, resample, scan_audio, select_emotions,
                          silence_reason, speaker_folds, speaker_key, split_random, split_speakers)
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("data")
+
 FIVE = ("sad", "neutral", "happy", "angry", "surprised")
 
 @pytest.mark.parametrize("layout,corpus,kwargs,n,speakers", [

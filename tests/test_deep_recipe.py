@@ -11,6 +11,9 @@ import pytest
 
 from conftest import keep_few
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("deep_recipe")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 

@@ -11,6 +11,9 @@ import pytest
 
 from conftest import NBS, ROOT, in_ci, notebooks
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("docs")
+
 PAGES = ["index.html"] + [nb.relative_to(NBS).with_suffix(".html").as_posix() for nb in notebooks()
                           if nb.relative_to(NBS).as_posix() != "index.ipynb"]
 SHOTS = Path(os.environ.get("SER_DOCS_SHOTS") or ROOT / "_proc" / "browser_check")

@@ -6,6 +6,9 @@ import joblib, numpy as np, pytest
 from ser_nb.data import make_toy_corpus
 from ser_nb.features import extract
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("features_dask")
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> list[str]:

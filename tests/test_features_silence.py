@@ -4,6 +4,9 @@ import numpy as np, pytest, soundfile as sf
 from ser_nb.data import AudioError
 from ser_nb.features import SILENCE_PEAK, check_clip, extract
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("features_silence")
+
 T = np.arange(48_000)/48_000
 
 

@@ -10,6 +10,9 @@ import soundfile as sf
 
 import ser_nb
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("pipeline")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT/"examples"/"espeak-kids-are-talking.wav"
 

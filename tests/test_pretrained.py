@@ -8,6 +8,9 @@ import pytest
 
 from ser_nb.model import PRETRAINED, load, pretrained, read_card
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("pretrained")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 EXAMPLE = ROOT/"examples"/"espeak-kids-are-talking.wav"
@@ -61,6 +64,7 @@ def test_the_cards_say_what_the_commands_did():
         card = read_card(pretrained(Path(flag(argv, "--out")).name))
         assert card["training"]["csv"] == flag(argv, "--train-csv") and card["test"]["csv"] == flag(argv, "--test-csv")
         assert card["training"]["corpora"] == {"ravdess": 672} and card["test"]["corpora"] == {"urdu": 400}
+        assert flag(argv, "--aspects") == "none" and not card.get("aspects")  # the emotion alone
         if argv[2] == "transformer":
             assert card["backbone"]["name"] == flag(argv, "--model-name") and card["frozen"] == ("--frozen" in argv)
             assert card["features"]["trim"] == ("--no-trim" not in argv)  # a frozen head trims unless told not to

@@ -8,6 +8,9 @@ import pytest
 
 from ser_nb.model import DEFAULT_MODEL
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("readme_commands")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 

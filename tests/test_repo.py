@@ -8,6 +8,9 @@ import pytest
 
 from conftest import GENERATED_SNAPSHOT, NBS, PLACEHOLDERS, ROOT, tool
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("repo")
+
 SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_proc", "*.pyc")
 
 

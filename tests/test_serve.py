@@ -7,6 +7,9 @@ import httpx, numpy as np, psutil, pytest, soundfile as sf
 
 from ser_nb.data import make_toy_corpus
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("serve")
+
 SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
 
 def free_port() -> int:

@@ -14,6 +14,9 @@ import pytest
 
 from conftest import keep_few
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("transformer_recipe")
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SER_DATA", "data")).resolve()
 HUB = Path(os.environ.get("HF_HOME", Path.home()/".cache/huggingface"))/"hub"/"models--openai--whisper-base"

@@ -9,6 +9,9 @@ from conftest import in_ci
 from ser_nb.data import data_root, read_ravdess, select_emotions
 from ser_nb.model import load, pretrained
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("web")
+
 N_CLIPS = 48  # RAVDESS clips compared with Python, 12 per emotion
 READY = "document.getElementById('local-why').textContent.includes('runs in this page')"
 ASSETS = {"", "health", "config.json", "app.js", "model.onnx", "vad/silero_vad.onnx", "ort/ort.wasm.min.js",
@@ -177,3 +180,26 @@ def test_served_page_switch(browser, clips, model):
         assert models == [None, "Bearer s3cret"], models
         page.close()
     finally: server.should_exit = True
+
+
+def test_page_answers_the_aspects(browser, clips, tmp_path):
+    """A model that learnt intensity, arousal and valence (random weights, as if trained), exported for the browser: the
+    page answers each aspect as `predict_records` does, and shows them under the emotion."""
+    from ser_nb.export import as_if_trained
+    from ser_nb.model import ASPECTS
+    from ser_nb.runtime import export_onnx
+    from ser_nb.transformer import TransformerEmotionRecognizer, tiny_encoder
+    from ser_nb.web import write_web
+    tiny = TransformerEmotionRecognizer(str(tiny_encoder("whisper", tmp_path/"encoder")), frozen=True, cache_dir=False)
+    onnx = export_onnx(as_if_trained(tiny, clips[:4], aspects=ASPECTS))  # float32: Python and the page run one graph
+    page = open_page(browser, serve_folder(write_web(onnx, tmp_path/"site")))
+    page.wait_for_function(READY, timeout=60_000)
+    page.set_input_files("#file", clips[0]); page.click("button[type=submit]")
+    page.wait_for_selector("#bars .bar")
+    want = next(onnx.predict_records([clips[0]]))
+    shown = dict(part.split(": ") for part in page.text_content("#aspects").split(" · "))
+    assert list(shown) == list(ASPECTS), shown
+    for a, said in shown.items():  # "strong (71%)": a label of that aspect, with Python's probability of it
+        label, pct = said.rstrip("%)").split(" (")
+        assert label in ASPECTS[a] and abs(int(pct) - 100*want[a]["probabilities"][label]) <= 5, (a, said, want[a])
+    page.close()

@@ -15,6 +15,9 @@ from conftest import PLACEHOLDERS
 from ser_nb.model import DEFAULT_MODEL, PRETRAINED
 from ser_nb.data import TRAIN_EXTRA
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("wheel")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT/"examples"/"ravdess-actor01-angry.flac"  # an angry clip the default model answers with 0.9
 TORCH_LIBRARIES = ("torch", "torchaudio", "transformers", "accelerate", "peft", "triton")

@@ -21,10 +21,10 @@ trap 'rm -rf "$tmp"' EXIT
 junit="$tmp/junit.xml"
 
 start=$SECONDS
-# two workers (pytest-xdist; SER_TEST_WORKERS=0 runs in one process), each taking whole test files, so that a module's
-# fixtures (the docs build, the wheel, the container image) are made once: on CI's two cores the tests run in about
-# 1,150 s, against 1,630 s in one process
-"$PY" -m pytest tests -p no:cacheprovider -n "${SER_TEST_WORKERS:-2}" --dist loadfile -rfEs --durations=15 \
+# two workers (pytest-xdist; SER_TEST_WORKERS=0 runs in one process): every test module but the notebooks' is one
+# xdist group (`pytestmark` in each), so that its fixtures (the docs build, the wheel, the container image) are made
+# once, while the notebooks, the longest tests, are shared out one by one between the workers
+"$PY" -m pytest tests -p no:cacheprovider -n "${SER_TEST_WORKERS:-2}" --dist loadgroup -rfEs --durations=40 \
   --junitxml="$junit" "$@" </dev/null
 rc=$?
 

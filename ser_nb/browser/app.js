@@ -135,10 +135,21 @@ function speechWindows(probs, n, t) {  // ser_nb.timeline.speech_windows: [start
   return out;
 }
 
-function answer(p) {  // a prediction as the service gives it: emotion, confidence, probabilities
-  const j = p.indexOf(Math.max(...p)), labels = ser.config.labels;
-  return {emotion: labels[j], confidence: p[j],
-          probabilities: Object.fromEntries(labels.map((l, i) => [l, p[i]]))};
+function best(labels, q) {  // the most probable of `labels`, its probability, and every one
+  const j = q.indexOf(Math.max(...q));
+  return [labels[j], q[j], Object.fromEntries(labels.map((l, i) => [l, q[i]]))];
+}
+
+function answer(p) {  // a prediction as the service gives it: emotion, confidence, probabilities,
+  const labels = ser.config.labels;  // then each aspect's columns (EmotionModel.aspect_answers)
+  const [emotion, confidence, probabilities] = best(labels, p.slice(0, labels.length));
+  const out = {emotion, confidence, probabilities};
+  let at = labels.length;
+  for (const [aspect, names] of Object.entries(ser.config.aspects || {})) {
+    const [label, conf, probs] = best(names, p.slice(at, at += names.length));
+    out[aspect] = {label, confidence: conf, probabilities: probs};
+  }
+  return out;
 }
 
 async function timeline(y, probs, name) {  // ser_nb.timeline.emotion_timeline, gate off
@@ -167,7 +178,8 @@ async function predictLocal(blob, name) {  // what POST /predict (and /timeline)
 }
 
 async function sendLocal(blob, name) {  // the served page's `send`, computed on this device
-  $("error").textContent = $("emotion").textContent = $("timeline-caption").textContent = "";
+  $("error").textContent = $("emotion").textContent = $("aspects").textContent =
+    $("timeline-caption").textContent = "";
   $("bars").replaceChildren(); $("timeline").replaceChildren();
   $("status").textContent = `listening to ${name} on this device...`;
   try {
