@@ -1,5 +1,5 @@
 "Shared pytest setup for ser_nb's tests (run them all with `bash tools/test.sh`)."
-import os, shutil, sys
+import os, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +58,26 @@ def keep_few(csv: Path, per_emotion: int) -> int:
 # made-up e-mail domains that must not ship (written in pieces, so that this file does not hold them). The repository and
 # docs addresses in pyproject.toml are not real yet either, but nbdev builds the site's links from them: see the README.
 PLACEHOLDERS = ("example" + ".org", "example" + ".com")
+
+
+# `ser` as a user runs it, in a fresh process of this environment
+SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
+DATA = Path(os.environ.get("SER_DATA", "data"))
+
+
+def run_ser(*args, cache=None, cwd=None, gate=True):
+    """Run `ser ARGS` in a fresh process; `cache` is its SER_CACHE. The toy corpora are sine tones, which the speech gate
+    (chapter 01b) refuses: `gate=False` lifts it for `ser predict`, so that a test reaches the model."""
+    if not gate and args[0] == "predict" and "--min-speech" not in args: args = (*args, "--min-speech", "0")
+    env = {**os.environ, **({"SER_CACHE": str(cache)} if cache else {})}
+    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd,
+                          timeout=600)
+
+
+def prepared_toy(d: Path) -> Path:
+    "A generated RAVDESS-like tree under `d` (6 speakers x 4 emotions x 2 clips, all of normal intensity), split by `ser prepare` into `d/csv`."
+    from ser_nb.data import make_toy_corpus
+    root = make_toy_corpus(d/"ravdess", "ravdess", n_speakers=6, per_emotion=2)
+    r = run_ser("prepare", "ravdess", root, "--out", d/"csv", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
+    return root

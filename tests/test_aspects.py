@@ -1,29 +1,23 @@
 "Intensity, arousal and valence from the shell (chapters 03 and 12): `ser train` learns them where the train CSV has their labels and says which it could not learn; `ser predict`, `ser info` and `--aspects` show and choose them."
-import json, os, sys, subprocess
+import json
+from functools import partial
 from pathlib import Path
 
 import pandas as pd, pytest
 
-from ser_nb.data import make_toy_corpus, read_ravdess, select_emotions
+from conftest import DATA, prepared_toy, run_ser
+from ser_nb.data import read_ravdess, select_emotions
 
 # the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
 pytestmark = pytest.mark.xdist_group("aspects")
 
-SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
-DATA = Path(os.environ.get("SER_DATA", "data"))
-
-def ser(*args, cache):
-    env = {**os.environ, "SER_CACHE": str(cache)}
-    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, encoding="utf-8", env=env, timeout=600)
+ser = partial(run_ser, gate=False)  # the toy clips are sine tones, which the speech gate refuses
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     "A generated RAVDESS-like tree (every clip of normal intensity) and its CSVs."
     d = tmp_path_factory.mktemp("aspects")
-    root = make_toy_corpus(d/"ravdess", "ravdess", n_speakers=6, per_emotion=2)
-    r = ser("prepare", "ravdess", root, "--out", d/"csv", cache=d/"cache")
-    assert r.returncode == 0, r.stderr
-    return d, root
+    return d, prepared_toy(d)
 
 def train(d, *flags, out, csv="train_ravdess_4class.csv"):
     r = ser("train", "lr", "--train-csv", d/"csv"/csv, "--test-csv", d/"csv/test_ravdess_4class.csv", "--out", out,
@@ -31,9 +25,15 @@ def train(d, *flags, out, csv="train_ravdess_4class.csv"):
     assert r.returncode == 0, r.stderr
     return r.stdout
 
-def test_learnt_where_labelled_and_said_where_not(toy):
+@pytest.fixture(scope="module")
+def lr(toy):
+    "A logistic regression trained on the toy corpus with the aspects by default, and what `ser train` said."
     d, root = toy
-    said = train(d, out=d/"models/lr")
+    return d/"models/lr", train(d, out=d/"models/lr")
+
+def test_learnt_where_labelled_and_said_where_not(toy, lr):
+    d, root = toy
+    model, said = lr
     assert "intensity: not learnt, the training clips have 1 of its labels (normal); it takes two" in said, said
     assert "arousal: low, high; test UAR" in said and "valence: negative, neutral, positive; test UAR" in said, said
     card = json.loads((d/"models/lr/card.json").read_text())
@@ -42,16 +42,17 @@ def test_learnt_where_labelled_and_said_where_not(toy):
     info = ser("info", d/"models/lr", cache=d/"cache").stdout
     assert "arousal: low, high; test UAR" in info and "intensity: not learnt" in info, info
 
-def test_predict_carries_the_aspects(toy):
+def test_predict_carries_the_aspects(toy, lr):
     d, root = toy
     clip = sorted(root.rglob("*.wav"))[0]
-    r = ser("predict", d/"models/lr", clip, "--json", "--min-speech", "0", cache=d/"cache")
+    r = ser("predict", lr[0], clip, "--json", cache=d/"cache")
+    assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
     assert set(rec) == {"path", "emotion", "confidence", "probabilities", "arousal", "valence"}, rec
     assert set(rec["valence"]["probabilities"]) == {"negative", "neutral", "positive"}
     assert rec["arousal"]["label"] == max(rec["arousal"]["probabilities"], key=rec["arousal"]["probabilities"].get)
     assert abs(sum(rec["arousal"]["probabilities"].values()) - 1) < 1e-6
-    text = ser("predict", d/"models/lr", clip, "--min-speech", "0", cache=d/"cache").stdout.strip().split("\t")
+    text = ser("predict", lr[0], clip, cache=d/"cache").stdout.strip().split("\t")
     assert text[3] == f"{rec['arousal']['label']} arousal {rec['arousal']['confidence']:.3f}", text
 
 def test_aspects_chosen_or_none(toy):

@@ -4,16 +4,13 @@ from pathlib import Path
 
 import numpy as np, pandas as pd, pytest
 
+from conftest import DATA, SER, run_ser
 from ser_nb.data import make_toy_corpus
 
 # the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
 pytestmark = pytest.mark.xdist_group("cli")
 
-SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
-DATA = Path(os.environ.get("SER_DATA", "data"))
-
-def ser(*args, cwd=None):
-    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+ser = run_ser
 
 def test_console_script_is_installed():
     exe = Path(sys.executable).parent/"ser"

@@ -1,9 +1,11 @@
 "`ser train`, `ser predict`, `ser info` and `ser grid-search` as a user runs them: real subprocesses on a generated corpus, and on real RAVDESS clips where $SER_DATA has them."
 import json, os, re, shlex, shutil, subprocess, sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np, pandas as pd, pytest, soundfile as sf
 
+from conftest import DATA, SER, prepared_toy, run_ser
 from ser_nb.classical import MODELS, RICH_FEATURES
 from ser_nb.data import make_toy_corpus
 from ser_nb.features import feature_dim
@@ -11,17 +13,10 @@ from ser_nb.features import feature_dim
 # the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
 pytestmark = pytest.mark.xdist_group("cli_models")
 
-SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
-DATA = Path(os.environ.get("SER_DATA", "data"))
-
-# The toy corpora are sine tones, which the speech gate (chapter 01b) refuses: `ser predict` runs here with the gate
-# lifted, so that these tests reach the model; tests/test_cli.py tests the gate itself.
+# the toy corpora are sine tones: `ser predict` runs here with the speech gate lifted, so that these tests reach the
+# model; tests/test_cli.py tests the gate itself
+ser = partial(run_ser, gate=False)
 NO_GATE = ("--min-speech", "0")
-
-def ser(*args, cache):
-    env = {**os.environ, "SER_CACHE": str(cache)}
-    if args[0] == "predict" and "--min-speech" not in args: args = (*args, *NO_GATE)
-    return subprocess.run([*SER, *map(str, args)], capture_output=True, text=True, encoding="utf-8", env=env, timeout=600)
 
 def one_line_error(r, code=2):
     assert r.returncode == code, (r.stdout, r.stderr)
@@ -32,9 +27,7 @@ def one_line_error(r, code=2):
 def toy(tmp_path_factory):
     "A generated RAVDESS-like tree (6 speakers x 4 emotions x 2 clips), its CSVs, and an SVM trained on them with the default recipe."
     d = tmp_path_factory.mktemp("toy")
-    root = make_toy_corpus(d/"ravdess", "ravdess", n_speakers=6, per_emotion=2)
-    r = ser("prepare", "ravdess", root, "--out", d/"csv", cache=d/"cache")
-    assert r.returncode == 0, r.stderr
+    root = prepared_toy(d)
     r = ser("train", "svm", "--train-csv", d/"csv/train_ravdess_4class.csv", "--test-csv", d/"csv/test_ravdess_4class.csv",
             "--out", d/"models/svm", "--json", cache=d/"cache")
     assert r.returncode == 0, r.stderr

@@ -6,12 +6,13 @@ import pytest
 
 from ser_nb.data import make_toy_corpus
 
+# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
+pytestmark = pytest.mark.xdist_group("features_cache")
+
 RUN = """
 import sys
 from ser_nb.features import cache_dir_of, extract
 
-# the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
-pytestmark = pytest.mark.xdist_group("features_cache")
 X = extract(sys.argv[2:], n_jobs=int(sys.argv[1]), progress=False)
 print(cache_dir_of())
 print(X.shape[0], int((X == X).all()))

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import httpx, numpy as np, psutil, pytest, soundfile as sf
 
+from conftest import SER
 from ser_nb.data import make_toy_corpus
 
 # the whole module on one pytest-xdist worker (tools/test.sh: --dist loadgroup): its fixtures are made once
 pytestmark = pytest.mark.xdist_group("serve")
 
-SER = [sys.executable, "-c", "import sys; from ser_nb.cli import main; sys.exit(main())"]
 
 def free_port() -> int:
     with socket.socket() as s:
