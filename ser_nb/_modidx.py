@@ -2,8 +2,6 @@
 
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'ser_nb'},
   'syms': { 'ser_nb.aspects': { 'ser_nb.aspects.aspect_table': ('aspects.html#aspect_table', 'ser_nb/aspects.py'),
-                                'ser_nb.aspects.cv_outputs': ('aspects.html#cv_outputs', 'ser_nb/aspects.py'),
-                                'ser_nb.aspects.holdout_outputs': ('aspects.html#holdout_outputs', 'ser_nb/aspects.py'),
                                 'ser_nb.aspects.output_predictions': ('aspects.html#output_predictions', 'ser_nb/aspects.py'),
                                 'ser_nb.aspects.read_outputs': ('aspects.html#read_outputs', 'ser_nb/aspects.py'),
                                 'ser_nb.aspects.stored_outputs': ('aspects.html#stored_outputs', 'ser_nb/aspects.py')},
@@ -289,6 +287,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ser_nb.evaluate.prediction_table': ('evaluate.html#prediction_table', 'ser_nb/evaluate.py'),
                                  'ser_nb.evaluate.probe_signals': ('evaluate.html#probe_signals', 'ser_nb/evaluate.py'),
                                  'ser_nb.evaluate.read_predictions': ('evaluate.html#read_predictions', 'ser_nb/evaluate.py'),
+                                 'ser_nb.evaluate.relative_paths': ('evaluate.html#relative_paths', 'ser_nb/evaluate.py'),
                                  'ser_nb.evaluate.sanity_table': ('evaluate.html#sanity_table', 'ser_nb/evaluate.py'),
                                  'ser_nb.evaluate.score': ('evaluate.html#score', 'ser_nb/evaluate.py'),
                                  'ser_nb.evaluate.scores_by': ('evaluate.html#scores_by', 'ser_nb/evaluate.py'),

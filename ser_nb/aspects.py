@@ -6,15 +6,13 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from .data import SerError, speaker_folds, speaker_key
+from .data import SerError
 from .evaluate import prediction_table, read_predictions, stored_predictions
 from .model import AROUSAL, ASPECTS, VALENCE, EmotionModel, aspect_labels
 
 # %% auto #0
-__all__ = ['output_predictions', 'cv_outputs', 'holdout_outputs', 'aspect_table', 'stored_outputs',
-           'read_outputs']
+__all__ = ['output_predictions', 'aspect_table', 'stored_outputs', 'read_outputs']
 
 # %% ../nbs/12_aspects.ipynb #385504d8
 def output_predictions(model:EmotionModel, # a fitted model of any family
@@ -27,34 +25,6 @@ def output_predictions(model:EmotionModel, # a fitted model of any family
     for a, P in parts.items():
         for j, label in enumerate(model.aspects[a]): pred[f"{a}/{label}"] = P[:, j]
     return pred
-
-# %% ../nbs/12_aspects.ipynb #a0954ea3
-def cv_outputs(make_model, # `make_model()` -> a new, unfitted model of any family
-               df:pd.DataFrame, # the whole table (path, emotion, speaker, corpus)
-               folds=None, # fold id per row; default `speaker_folds(df)`
-               progress:bool=True, # a progress bar over the folds
-              )->pd.DataFrame: # `output_predictions` of every clip, with its `fold`
-    "Every clip's outputs from a fresh model trained on the other speaker folds."
-    df = df.reset_index(drop=True)
-    folds = speaker_folds(df) if folds is None else np.asarray(folds)
-    if len(folds) != len(df): raise ValueError(f"{len(folds)} fold ids for {len(df)} rows")
-    parts = []
-    for k in tqdm(np.unique(folds), desc="folds", disable=not progress, leave=False):
-        test = folds == k
-        if set(speaker_key(df[test])) & set(speaker_key(df[~test])):
-            raise ValueError(f"fold {k}: speakers on both sides")
-        model = make_model().fit(df[~test].reset_index(drop=True))
-        parts.append(output_predictions(model, df[test], fold=int(k)))
-    return pd.concat(parts).sort_index()
-
-# %% ../nbs/12_aspects.ipynb #a459c8dc
-def holdout_outputs(make_model, # `make_model()` -> a new, unfitted model
-                    train:pd.DataFrame, test:pd.DataFrame, # e.g. one corpus, and another
-                   )->pd.DataFrame: # `output_predictions` of the clips of `test`
-    "The clips of `test` predicted, every output, by a fresh model trained on `train`."
-    overlap = set(speaker_key(train)) & set(speaker_key(test))
-    if overlap: raise ValueError(f"speakers in both tables: {', '.join(sorted(overlap)[:5])}")
-    return output_predictions(make_model().fit(train.reset_index(drop=True)), test)
 
 # %% ../nbs/12_aspects.ipynb #73a43f4c
 def aspect_table(pred:pd.DataFrame, # `output_predictions`' columns (and `intensity`, to score it)

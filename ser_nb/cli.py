@@ -365,8 +365,9 @@ def _learning_args(p):
                         "(default: %(default)s)")
     p.add_argument("--aspects", metavar="NAMES",
                    help="what to learn beside the emotion, where the train CSV has the labels "
-                        "(chapter 03): e.g. intensity,arousal; none for the emotion alone "
-                        "(default: intensity,arousal,valence)")
+                        "(chapter 03): e.g. intensity,arousal; all; none for the emotion alone "
+                        "(default: all for the classical family, whose emotion they leave as it "
+                        "is; none for networks, whose emotion they cost across corpora, ch. 12)")
 
 # %% ../nbs/09_cli.ipynb #6431f1f1
 def _common_train_args(p):

@@ -23,7 +23,7 @@ from .data import (DEFAULT_EMOTIONS, SAMPLE_RATE, SerError, Waveform, as_sources
                          balance as balance_classes, is_single, load_audio, read_split_csv)
 from .augment import augment, other_voices, parse_augment
 from .features import FRAME_KINDS, extract_frames, frame_dim, pad_sequences
-from .model import (ASPECTS, EmotionModel, ModelError, describe_data, fit_and_save,
+from .model import (EmotionModel, ModelError, describe_data, fit_and_save,
                           label_order, library_versions, metrics, proba_rows, register)
 from .training import (TrainConfig, batches, clip_speakers, held_out, output_loss, output_proba,
                              pick_device, plot_history, target_columns, train_loop, training_card,
@@ -293,7 +293,7 @@ class DeepEmotionRecognizer(EmotionModel):
                  device:str|None=None, # default: the GPU when there is one, else the CPU
                  checkpoint:str|Path|None=None, # resume from this file, rewrite it every epoch
                  cache_dir=None, n_jobs:int=-1, # frame cache and workers, as in `extract_frames`
-                 progress:bool=False, aspects=tuple(ASPECTS), # progress bars; aspects (chapter 03)
+                 progress:bool=False, aspects=None, # progress bars; what else to learn (ch. 12)
                  **params, # network settings (`NET_DEFAULTS`) and training ones (`RecurrentConfig`)
                 ):
         _check_settings(cell, frames, norm, params)

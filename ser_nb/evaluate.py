@@ -22,8 +22,8 @@ __all__ = ['KEPT', 'confusion_metrics', 'per_class', 'plot_confusion', 'predicti
            'holdout_predictions', 'fold_scores', 'calibration', 'plot_reliability',
            'fit_temperature', 'with_temperature', 'cross_fit_temperature',
            'confused_pairs', 'scores_by', 'probe_signals', 'espeak', 'sanity_table',
-           'evaluate_model', 'stored_predictions', 'read_predictions', 'comparison_row',
-           'book_comparison', 'markdown_table']
+           'evaluate_model', 'relative_paths', 'stored_predictions', 'read_predictions',
+           'comparison_row', 'book_comparison', 'markdown_table']
 
 # %% ../nbs/07_evaluate.ipynb #4cb1d971
 def confusion_metrics(cm, # confusion matrix (rows true, columns predicted) or a stack `(..., L, L)`
@@ -199,14 +199,17 @@ def model_cost(model:EmotionModel, # a fitted model
                                                 "n": len(paths) - 1, "batched": batched}}
 
 # %% ../nbs/07_evaluate.ipynb #5eec3d2f
-def _fold(make_model, train:pd.DataFrame, test:pd.DataFrame, **columns
-         )->tuple[EmotionModel, pd.DataFrame, float]:
-    "Fit a fresh model on `train`, predict `test`: the model, prediction table, seconds to fit."
+def _fold(make_model, train:pd.DataFrame, test:pd.DataFrame,
+          predict=None, # `predict(model, test, **columns)`: its table; default the emotion's
+          **columns)->tuple[EmotionModel, pd.DataFrame, float]:
+    "Fit a fresh model on `train`, predict `test`: the model, its table of `test`, seconds to fit."
     t0 = time.perf_counter()
     model = make_model().fit(train.reset_index(drop=True))
     seconds = time.perf_counter() - t0
-    return model, prediction_table(test, model.predict_proba(test.reset_index(drop=True)),
-                                   model.labels, **columns), seconds
+    if predict is None:
+        proba = model.predict_proba(test.reset_index(drop=True))
+        return model, prediction_table(test, proba, model.labels, **columns), seconds
+    return model, predict(model, test, **columns), seconds
 
 # %% ../nbs/07_evaluate.ipynb #e84eded2
 def cv_predictions(make_model, # `make_model()` -> a new, unfitted model of any family
@@ -214,6 +217,7 @@ def cv_predictions(make_model, # `make_model()` -> a new, unfitted model of any 
                    folds=None, # fold id per row; default `speaker_folds(df)`
                    progress:bool=True, # a progress bar over the folds
                    cost:bool=True, # time and size the first fold's model (`model_cost`)
+                   predict=None, # `predict(model, rows, fold=k)`: their table (`_fold`)
                   # (table with `fold`, in the rows' order; {fit_seconds, model_bytes, predict_ms})
                   )->tuple[pd.DataFrame, dict]:
     "Every clip predicted by a fresh model trained on the other speaker folds."
@@ -225,7 +229,7 @@ def cv_predictions(make_model, # `make_model()` -> a new, unfitted model of any 
         test = folds == k
         if set(speaker_key(df[test])) & set(speaker_key(df[~test])):
             raise ValueError(f"fold {k}: speakers on both sides")
-        model, part, seconds = _fold(make_model, df[~test], df[test], fold=int(k))
+        model, part, seconds = _fold(make_model, df[~test], df[test], predict, fold=int(k))
         parts.append(part); info["fit_seconds"].append(round(seconds, 2))
         if cost and len(parts) == 1: info.update(model_cost(model, df.path[test]))
     return pd.concat(parts).sort_index(), info
@@ -233,11 +237,12 @@ def cv_predictions(make_model, # `make_model()` -> a new, unfitted model of any 
 # %% ../nbs/07_evaluate.ipynb #fef2f05b
 def holdout_predictions(make_model, # `make_model()` -> a new, unfitted model
                         train:pd.DataFrame, test:pd.DataFrame, # e.g. one corpus, and another
+                        predict=None, # `predict(model, test)`: its table (`_fold`)
                        )->tuple[pd.DataFrame, dict]: # (prediction table, {fit_seconds})
     "The clips of `test` predicted by a fresh model trained on `train`: a cross-corpus test."
     overlap = set(speaker_key(train)) & set(speaker_key(test))
     if overlap: raise ValueError(f"speakers in both tables: {', '.join(sorted(overlap)[:5])}")
-    _, pred, seconds = _fold(make_model, train, test)
+    _, pred, seconds = _fold(make_model, train, test, predict)
     return pred, {"fit_seconds": [round(seconds, 2)]}
 
 # %% ../nbs/07_evaluate.ipynb #dc34a447
@@ -397,13 +402,19 @@ def evaluate_model(model:EmotionModel, # a fitted or loaded model
     return pred, {**s, "per_class": classes.where(classes.notna(), None).to_dict("index"),
                   "ece": calibration(pred)[0], "n_excluded": len(test) - len(table)}
 
+# %% ../nbs/07_evaluate.ipynb #a7e1c0d2
+def relative_paths(paths, root)->list[str]:
+    "`paths` relative to `root`, with `/`, both resolved first (either may come through a link)."
+    root = Path(root).resolve()
+    return [Path(os.path.relpath(Path(p).resolve(), root)).as_posix() for p in paths]
+
 # %% ../nbs/07_evaluate.ipynb #705a0595
 def stored_predictions(pred:pd.DataFrame, # a prediction table
                        root, # the data root its paths lie under
                       )->pd.DataFrame:
     """The columns of `pred` worth storing: the path relative to `root`, speaker, emotion,
     fold (if any), and the probabilities, rounded."""
-    out = pd.DataFrame({"path": [Path(os.path.relpath(p, root)).as_posix() for p in pred.path],
+    out = pd.DataFrame({"path": relative_paths(pred.path, root),
                         "speaker": pred.speaker.to_numpy(),
                         "emotion": pred.emotion.to_numpy()}, index=pred.index)
     if "fold" in pred: out["fold"] = pred.fold.to_numpy()
@@ -420,8 +431,7 @@ def read_predictions(stored:pd.DataFrame, # `stored_predictions`' columns (other
     extra = {"fold": stored.fold.to_numpy()} if "fold" in stored else {}
     rows = stored[["path", "speaker", "emotion"]].reset_index(drop=True)
     if corpus is not None:
-        at = pd.Series(corpus.index,
-                       index=[Path(os.path.relpath(p, root)).as_posix() for p in corpus.path])
+        at = pd.Series(corpus.index, index=relative_paths(corpus.path, root))
         missing = sorted(set(stored.path) - set(at.index))
         if missing:
             raise SerError(f"{len(missing)} stored clips are not in the corpus table under {root}, "

@@ -138,14 +138,15 @@ def aspect_labels(df:pd.DataFrame, # a corpus table: `emotion` (and `intensity`)
     return df.emotion.map({"arousal": AROUSAL, "valence": VALENCE}[aspect])
 
 # %% ../nbs/03_model.ipynb #c61de8a1
-def check_aspects(aspects, # names in `ASPECTS`: a list, "intensity,arousal", or None / "none"
+def check_aspects(aspects, # names in `ASPECTS`: a list, "intensity,arousal", "all", None / "none"
                  )->tuple[str, ...]:
     "The aspect names asked for, checked."
     if aspects is None or (isinstance(aspects, str) and aspects.strip() == "none"): return ()
+    if isinstance(aspects, str) and aspects.strip() == "all": return tuple(ASPECTS)
     if isinstance(aspects, str): aspects = [a.strip() for a in aspects.split(",") if a.strip()]
     if unknown := [a for a in aspects if a not in ASPECTS]:
         raise SerError(f"unknown aspect(s) {', '.join(map(repr, unknown))}; "
-                       f"known: {', '.join(ASPECTS)}, or none")
+                       f"known: {', '.join(ASPECTS)}, all or none")
     return tuple(dict.fromkeys(aspects))
 
 # %% ../nbs/03_model.ipynb #25d39bd7

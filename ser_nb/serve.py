@@ -167,8 +167,9 @@ fetch("health").then(r => r.json()).then(h => {
 $("local").onchange = () => { if ($("local").checked) loadLocal("web/"); };
 function show(out) {
   $("emotion").textContent = `${out.emotion} (${(100*out.confidence).toFixed(0)}%)`;
-  $("aspects").textContent = ["intensity", "arousal", "valence"].filter(a => out[a])
-    .map(a => `${a}: ${out[a].label} (${(100*out[a].confidence).toFixed(0)}%)`).join(" · ");
+  // the aspects the model learnt: the answer's entries that carry a label of their own
+  $("aspects").textContent = Object.entries(out).filter(([, v]) => v && v.label)
+    .map(([a, v]) => `${a}: ${v.label} (${(100*v.confidence).toFixed(0)}%)`).join(" · ");
   for (const [label, p] of Object.entries(out.probabilities).sort((a, b) => b[1] - a[1])) {
     const row = document.createElement("div"), name = document.createElement("span"),
       bar = document.createElement("div"), pct = document.createElement("em");

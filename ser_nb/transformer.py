@@ -24,7 +24,7 @@ from .data import (DEFAULT_EMOTIONS, SAMPLE_RATE, Waveform, SerError, as_sources
                          read_split_csv)
 from .features import cache_dir_of, cache_key, cacheable
 from .augment import augment, other_voices, parse_augment
-from .model import (ASPECTS, EmotionModel, ModelError, clip_stats, describe_data,
+from .model import (EmotionModel, ModelError, clip_stats, describe_data,
                           failed_error, fit_and_save, label_order, library_versions, metrics,
                           proba_rows, register, training_table)
 from .training import (TrainConfig, batches, clip_speakers, held_out, learned_weights,
@@ -392,7 +392,7 @@ class TransformerEmotionRecognizer(EmotionModel):
                  val_size:float=0.15, # share of speakers held out to pick the epoch; 0: the last
                  balance:bool=False, cache_dir=None, # down-sample to the rarest; `embed`'s cache
                  checkpoint:str|Path|None=None, # resume from this file if it exists
-                 progress:bool=False, aspects=tuple(ASPECTS), # progress bars; aspects (chapter 03)
+                 progress:bool=False, aspects=None, # progress bars; what else to learn (ch. 12)
                  **params, # `HEAD_DEFAULTS`, `HEAD_TRAINING` (frozen); `NET_DEFAULTS`, `TuneConfig`
                 ):
         self.head_params, settings = _check_settings(frozen, pooled, norm, params)

@@ -75,13 +75,13 @@ def test_a_csv_without_intensity_learns_the_axes(toy):
 
 @pytest.mark.skipif(not (DATA/"ravdess").is_dir(), reason="needs the RAVDESS clips under $SER_DATA")
 def test_intensity_on_real_clips(tmp_path):
-    "On six RAVDESS actors, where half of every emotion but neutral is strong, the LSTM learns intensity beside the emotion."
+    "On six RAVDESS actors, where half of every emotion but neutral is strong, the LSTM asked for the aspects learns intensity."
     rav = select_emotions(read_ravdess(DATA/"ravdess"))
     rav = rav[rav.speaker.isin([f"Actor_{a:02d}" for a in range(1, 7)])]
     rav[rav.speaker <= "Actor_04"].to_csv(tmp_path/"train.csv", index=False)
     rav[rav.speaker > "Actor_04"].to_csv(tmp_path/"test.csv", index=False)
     r = ser("train", "lstm", "--train-csv", tmp_path/"train.csv", "--test-csv", tmp_path/"test.csv", "--out", tmp_path/"lstm",
-            "--epochs", "2", "--param", "hidden=16", "--param", "head=16", "--json", cache=tmp_path/"cache")
+            "--epochs", "2", "--param", "hidden=16", "--param", "head=16", "--aspects", "all", "--json", cache=tmp_path/"cache")
     assert r.returncode == 0, r.stderr
     card = json.loads((tmp_path/"lstm/card.json").read_text())
     assert card["aspects"]["intensity"] == ["normal", "strong"] and card["architecture"]["n_out"] == 4 + 2 + 2 + 3

@@ -193,3 +193,32 @@ def test_a_summary_too_long_for_its_module_is_refused(tmp_path):
     (tmp_path/"long.ipynb").write_text(json.dumps(nb))
     with pytest.raises(ValueError, match=r"long.ipynb: its summary is 115 characters; ser_nb/viz.py's docstring line fits 94"):
         nb_export(tmp_path/"long.ipynb", lib_path=tmp_path/"lib", procs=[ModuleSummary])
+
+
+GROUPED = '''
+import os, pytest
+pytestmark = pytest.mark.xdist_group("one")
+@pytest.fixture(scope="module")
+def made():
+    with open(os.environ["SETUP_LOG"], "a") as f: f.write("set up\\n")
+@pytest.mark.parametrize("i", range(6))
+def test_grouped(made, i): pass
+'''
+
+
+def test_xdist_groups_hold(tmp_path):
+    """tools/test.sh runs pytest-xdist with `--dist loadgroup`, and every test module but the notebooks' is one group, so
+    that its module fixtures (the docs build, the wheel, a container image) are made once: on two workers, a grouped
+    module of six tests beside ungrouped ones sets its fixture up once. (pytest 9 with pytest-xdist 3.8 set it up on
+    both workers, and again each time a worker came back to the module.)"""
+    assert "--dist loadgroup" in (ROOT/"tools/test.sh").read_text()
+    ungrouped = [p.name for p in sorted((ROOT/"tests").glob("test_*.py"))
+                 if p.name != "test_notebooks.py" and not re.search(r"^pytestmark = .*pytest\.mark\.xdist_group\(", p.read_text(), re.M)]
+    assert not ungrouped, f"test modules outside an xdist group: {ungrouped}"
+    (tmp_path/"test_grouped.py").write_text(GROUPED)
+    (tmp_path/"test_free.py").write_text("import pytest\n@pytest.mark.parametrize('i', range(6))\ndef test_free(i): pass\n")
+    env = {**os.environ, "SETUP_LOG": str(tmp_path/"log.txt")}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup",
+                        str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert (tmp_path/"log.txt").read_text().splitlines() == ["set up"], (tmp_path/"log.txt").read_text()
