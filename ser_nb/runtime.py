@@ -4,6 +4,7 @@
 
 # %% ../nbs/08c_runtime.ipynb #53d1ebc3
 from __future__ import annotations
+import os
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ class OnnxEmotionModel(EmotionModel):
                  inputs:dict,
                  exported:dict, # its origin: source family and class, opset, quantisation, tools
                  source:dict|None=None, # the source model's card (features, network, training)
-                 threads:int|None=None, # onnxruntime's intra-op threads; None: one per core
+                 threads:int|None=None, # onnxruntime's threads; None: $OMP_NUM_THREADS, or all
                 ):
         super().__init__(emotions, name)
         self.onnx, self.inputs, self.exported = onnx, inputs, exported
@@ -47,7 +48,9 @@ def session(self:OnnxEmotionModel):
     if self._session is None:
         import onnxruntime as ort
         opts = ort.SessionOptions()
-        if self.threads: opts.intra_op_num_threads = self.threads
+        # `threads`, else OMP_NUM_THREADS (which torch heeds too), else onnxruntime's one per core
+        threads = str(self.threads or os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+        if threads.isdigit() and int(threads) > 0: opts.intra_op_num_threads = int(threads)
         # not its warning that an adaptable graph's statistics are inputs (08b), at every start
         opts.log_severity_level = 3
         self._session = ort.InferenceSession(self.onnx, opts,

@@ -20,11 +20,20 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ser_nb_test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 junit="$tmp/junit.xml"
 
+# each worker's processes get their share of the cores: torch, onnxruntime and BLAS otherwise start a thread per core in
+# every process, and on two cores two workers' threads spin against each other (measured: chapters 05 and 09 side by side
+# took 277 s with a thread per core each, 66 s with one)
+workers=${SER_TEST_WORKERS:-2}
+cores=$(nproc 2>/dev/null || echo 2)
+share=$(( workers > 0 ? cores / workers : cores )); (( share < 1 )) && share=1
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$share} MKL_NUM_THREADS=${MKL_NUM_THREADS:-$share}
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$share}
+
 start=$SECONDS
 # two workers (pytest-xdist; SER_TEST_WORKERS=0 runs in one process): every test module but the notebooks' is one
 # xdist group (`pytestmark` in each), so that its fixtures (the docs build, the wheel, the container image) are made
 # once, while the notebooks, the longest tests, are shared out one by one between the workers
-"$PY" -m pytest tests -p no:cacheprovider -n "${SER_TEST_WORKERS:-2}" --dist loadgroup -rfEs --durations=40 \
+"$PY" -m pytest tests -p no:cacheprovider -n "$workers" --dist loadgroup -rfEs --durations=40 \
   --junitxml="$junit" "$@" </dev/null
 rc=$?
 
